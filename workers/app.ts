@@ -1,0 +1,54 @@
+/**
+ * @module The edge API: routing, request ids, auth and the error contract.
+ */
+import { Hono } from "hono";
+import { compress } from "hono/compress";
+import { authenticate } from "./auth";
+import { target } from "./deployments";
+import type { AppEnv } from "./env";
+import { ApiError, errorResponse } from "./errors";
+import { exportRoutes } from "./routes/export";
+import { historyRoutes } from "./routes/history";
+import { ingestRoutes } from "./routes/ingest";
+import { streamRoutes } from "./routes/stream";
+
+export const app = new Hono<AppEnv>();
+
+app.use(async (c, next) => {
+  c.set("requestId", c.req.header("cf-ray") ?? crypto.randomUUID());
+  await next();
+  c.header("x-request-id", c.get("requestId"));
+});
+
+app.get("/healthz", (c) => c.json({ ok: true }));
+
+const v1 = new Hono<AppEnv>();
+v1.use(authenticate());
+v1.use("/:id/logs", async (c, next) => {
+  // History pages are JSON and compress well; streams must not buffer.
+  if (c.req.method === "GET") return compress()(c, next);
+  await next();
+});
+v1.use("/:id/export", compress());
+v1.route("/", ingestRoutes);
+v1.route("/", historyRoutes);
+v1.route("/", streamRoutes);
+v1.route("/", exportRoutes);
+v1.get("/:id", async (c) => {
+  const t = target(c, "logs:read");
+  const info = await t.stub.describe();
+  if (!info) {
+    throw new ApiError(
+      "deployment_not_found",
+      `no log for ${t.deployment}`,
+      "id",
+    );
+  }
+  return c.json(info);
+});
+app.route("/v1/deployments", v1);
+
+app.notFound(() => {
+  throw new ApiError("not_found", "no such route; see the README for the API");
+});
+app.onError((err, c) => errorResponse(err, c));

@@ -1,0 +1,69 @@
+/**
+ * @module `GET /v1/deployments/{id}/logs`: history pages from ClickHouse.
+ */
+import { Hono } from "hono";
+import { errorMessage, log } from "../../durable-objects/log";
+import { type HistoryPage, historyQuerySchema } from "../../schemas/history";
+import { toWireLine } from "../../schemas/wire";
+import { clickhouse, queryPage } from "../clickhouse";
+import { readCursor, readTill } from "../cursors";
+import { target } from "../deployments";
+import type { AppEnv } from "../env";
+import { ApiError, fromZod } from "../errors";
+
+export const historyRoutes = new Hono<AppEnv>();
+
+historyRoutes.get("/:id/logs", async (c) => {
+  const t = target(c, "logs:read");
+  const query = historyQuerySchema.safeParse(c.req.query());
+  if (!query.success) throw fromZod(query.error);
+  const q = query.data;
+
+  const info = await t.stub.describe();
+  if (!info) {
+    throw new ApiError(
+      "deployment_not_found",
+      `no log for ${t.deployment}`,
+      "id",
+    );
+  }
+  const from = q.cursor
+    ? readCursor(t.key, q.cursor, info.epoch).seq
+    : undefined;
+  const till = q.till ? readTill(t.key, q.till, info.epoch) : {};
+
+  let page: Awaited<ReturnType<typeof queryPage>>;
+  try {
+    page = await queryPage(clickhouse(c.env), {
+      tenant: t.tenant,
+      deployment: t.deployment,
+      epoch: info.epoch,
+      from,
+      direction: q.direction,
+      tillSeq: till.seq,
+      tillTs: till.ts,
+      levels: q.level,
+      step: q.step,
+      q: q.q,
+      limit: q.limit,
+    });
+  } catch (err) {
+    log("error", "history.query_failed", {
+      request_id: c.get("requestId"),
+      error: errorMessage(err),
+    });
+    throw new ApiError(
+      "upstream_unavailable",
+      "history store is unavailable; retry shortly",
+      undefined,
+      { "retry-after": "2" },
+    );
+  }
+  const lines = page.lines.map((l) => toWireLine(l, t.key, info.epoch));
+  const body: HistoryPage = {
+    lines,
+    next_cursor: lines.at(-1)?.cursor ?? q.cursor ?? null,
+    has_more: page.hasMore,
+  };
+  return c.json(body);
+});
