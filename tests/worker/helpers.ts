@@ -55,7 +55,12 @@ export async function push(
   auth: string,
   lines: unknown[],
   extra: Record<string, unknown> = {},
-): Promise<{ first_seq: number; last_seq: number; cursor: string; lines: number }> {
+): Promise<{
+  first_seq: number;
+  last_seq: number;
+  cursor: string;
+  lines: number;
+}> {
   const res = await api(`/v1/deployments/${id}/logs`, {
     method: "POST",
     token: auth,
@@ -66,4 +71,82 @@ export async function push(
     throw new Error(`push failed: ${res.status} ${await res.text()}`);
   }
   return res.json();
+}
+
+/** A line as viewers receive it (the fields tests look at). */
+export interface Line {
+  seq: number;
+  message: string;
+  partial?: boolean;
+  cursor: string;
+  redaction_state: string;
+  level: string;
+  step: string;
+}
+
+/** A WebSocket viewer that records messages and acknowledges them. */
+export interface Viewer {
+  messages: Array<{ type: string; [k: string]: unknown }>;
+  lines(): Line[];
+  /** Resolves once `predicate` holds, or rejects after `ms`. */
+  until(predicate: (v: Viewer) => boolean, ms?: number): Promise<void>;
+  closed: Promise<{ code: number; reason: string }>;
+  close(): void;
+  ws: WebSocket;
+}
+
+/** Opens a WebSocket viewer on the stream endpoint. */
+export async function watch(
+  id: string,
+  auth: string,
+  query = "",
+  opts: { ack?: boolean } = {},
+): Promise<Viewer> {
+  const res = await api(
+    `/v1/deployments/${id}/stream?access_token=${auth}${query ? `&${query}` : ""}`,
+    { headers: { upgrade: "websocket" } },
+  );
+  const ws = res.webSocket;
+  if (!ws) throw new Error(`no websocket: ${res.status} ${await res.text()}`);
+  ws.accept();
+  let received = 0;
+  let resolveClosed!: (v: { code: number; reason: string }) => void;
+  const viewer: Viewer = {
+    messages: [],
+    lines: () =>
+      viewer.messages.flatMap((m) =>
+        m.type === "lines" ? (m.lines as Line[]) : [],
+      ),
+    until: (predicate, ms = 10_000) =>
+      new Promise((resolve, reject) => {
+        const started = Date.now();
+        const check = () => {
+          if (predicate(viewer)) return resolve();
+          if (Date.now() - started > ms) {
+            return reject(
+              new Error(
+                `timed out; last messages: ${JSON.stringify(viewer.messages.slice(-2)).slice(0, 500)}`,
+              ),
+            );
+          }
+          setTimeout(check, 10);
+        };
+        check();
+      }),
+    closed: new Promise((r) => {
+      resolveClosed = r;
+    }),
+    close: () => ws.close(1000, "bye"),
+    ws,
+  };
+  ws.addEventListener("message", (event) => {
+    const text = String(event.data);
+    received += text.length;
+    viewer.messages.push(JSON.parse(text));
+    if (opts.ack !== false) ws.send(JSON.stringify({ type: "ack", received }));
+  });
+  ws.addEventListener("close", (event) => {
+    resolveClosed({ code: event.code, reason: event.reason });
+  });
+  return viewer;
 }

@@ -8,7 +8,9 @@ describe("ingest", () => {
     const t = await token();
     const a = await push(id, t, [{ message: "one" }, { message: "two" }]);
     const b = await push(id, t, [{ message: "three" }]);
-    expect([a.first_seq, a.last_seq, b.first_seq, b.last_seq]).toEqual([1, 2, 3, 3]);
+    expect([a.first_seq, a.last_seq, b.first_seq, b.last_seq]).toEqual([
+      1, 2, 3, 3,
+    ]);
     expect(a.lines).toBe(2);
   });
 
@@ -16,8 +18,18 @@ describe("ingest", () => {
     const id = freshId();
     const t = await token();
     const batch = { batch: { agent: "runner-1", seq: 7 } };
-    const first = await push(id, t, [{ message: "a" }, { message: "b" }], batch);
-    const again = await push(id, t, [{ message: "a" }, { message: "b" }], batch);
+    const first = await push(
+      id,
+      t,
+      [{ message: "a" }, { message: "b" }],
+      batch,
+    );
+    const again = await push(
+      id,
+      t,
+      [{ message: "a" }, { message: "b" }],
+      batch,
+    );
     expect(again).toEqual({ ...first, replayed: true });
     const next = await push(id, t, [{ message: "c" }]);
     expect(next.first_seq).toBe(3);
@@ -37,7 +49,10 @@ describe("ingest", () => {
     const b = await send();
     expect(a.status).toBe(201);
     expect(b.status).toBe(200);
-    const [ja, jb] = [await a.json<{ last_seq: number }>(), await b.json<{ last_seq: number }>()];
+    const [ja, jb] = [
+      await a.json<{ last_seq: number }>(),
+      await b.json<{ last_seq: number }>(),
+    ];
     expect(jb.last_seq).toBe(ja.last_seq);
     expect(ja.last_seq).toBe(2);
   });
@@ -48,15 +63,24 @@ describe("ingest", () => {
     const long = "é".repeat(MAX_LINE_BYTES); // 2 bytes each: exactly two full parts
     const answer = await push(id, t, [{ message: long }, { message: "after" }]);
     expect(answer.last_seq).toBe(3);
-    const res = await api(`/v1/deployments/${id}/export?format=ndjson`, { token: t });
+    const res = await api(`/v1/deployments/${id}/export?format=ndjson`, {
+      token: t,
+    });
     const lines = (await res.text())
       .trim()
       .split("\n")
       .map((l) => JSON.parse(l));
     expect(lines.map((l) => l.partial ?? false)).toEqual([true, false, false]);
-    expect(lines.slice(0, 2).map((l) => l.message).join("")).toBe(long);
+    expect(
+      lines
+        .slice(0, 2)
+        .map((l) => l.message)
+        .join(""),
+    ).toBe(long);
     for (const l of lines) {
-      expect(new TextEncoder().encode(l.message).length).toBeLessThanOrEqual(MAX_LINE_BYTES);
+      expect(new TextEncoder().encode(l.message).length).toBeLessThanOrEqual(
+        MAX_LINE_BYTES,
+      );
     }
   });
 });
