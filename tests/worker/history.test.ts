@@ -1,0 +1,213 @@
+import {
+  createExecutionContext,
+  createMessageBatch,
+  env,
+  getQueueResult,
+} from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import type { LinesQueueMessage } from "../../schemas/queue";
+import worker from "../../workers/index";
+import { api, freshId, type Line, push, token } from "./helpers";
+
+interface Page {
+  lines: (Line & { ts: string })[];
+  next_cursor: string | null;
+  has_more: boolean;
+}
+
+async function page(id: string, t: string, query: string): Promise<Page> {
+  const res = await api(`/v1/deployments/${id}/logs?${query}`, { token: t });
+  if (res.status !== 200) throw new Error(`${res.status} ${await res.text()}`);
+  return res.json<Page>();
+}
+
+/** Waits until the Queue consumer loaded `count` lines into ClickHouse. */
+async function loaded(id: string, t: string, count: number): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    const p = await page(id, t, `direction=backward&limit=1`);
+    if ((p.lines[0]?.seq ?? 0) >= count) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`ClickHouse never got ${count} lines of ${id}`);
+}
+
+async function walk(id: string, t: string, query: string): Promise<number[]> {
+  const seen: number[] = [];
+  let cursor = "";
+  for (let i = 0; i < 100; i++) {
+    const p = await page(id, t, `${query}${cursor ? `&cursor=${cursor}` : ""}`);
+    seen.push(...p.lines.map((l) => l.seq));
+    if (!p.has_more) return seen;
+    cursor = p.next_cursor ?? "";
+  }
+  throw new Error("too many pages");
+}
+
+const range = (from: number, to: number) =>
+  Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+describe("history from ClickHouse", () => {
+  it("walks every line exactly once, forward and backward", async () => {
+    const id = freshId();
+    const t = await token();
+    await push(
+      id,
+      t,
+      range(1, 60).map((i) => ({ message: `line ${i}` })),
+    );
+    await push(
+      id,
+      t,
+      range(61, 95).map((i) => ({ message: `line ${i}` })),
+    );
+    await loaded(id, t, 95);
+    expect(await walk(id, t, "limit=7")).toEqual(range(1, 95));
+    expect(await walk(id, t, "limit=10&direction=backward")).toEqual(
+      range(1, 95).reverse(),
+    );
+    const first = await page(id, t, "limit=2");
+    expect(first.lines.map((l) => l.message)).toEqual(["line 1", "line 2"]);
+    expect(first.has_more).toBe(true);
+  });
+
+  it("filters by level, step and text, combined", async () => {
+    const id = freshId();
+    const t = await token();
+    await push(id, t, [
+      {
+        message: "\u001b[31mERROR\u001b[0m: Needle in build",
+        level: "error",
+        step: "build",
+      },
+      { message: "needle in test", level: "error", step: "test" },
+      { message: "plain needle", level: "info", step: "build" },
+      { message: "nothing here", level: "error", step: "build" },
+      { message: "100%_done", level: "warn", step: "deploy" },
+    ]);
+    await loaded(id, t, 5);
+    const seqs = async (q: string) =>
+      (await page(id, t, q)).lines.map((l) => l.seq);
+    expect(await seqs("level=error")).toEqual([1, 2, 4]);
+    expect(await seqs("step=build")).toEqual([1, 3, 4]);
+    // Search ignores case and ANSI escapes between words.
+    expect(await seqs("q=error%3A%20needle")).toEqual([1]);
+    expect(await seqs("q=NEEDLE")).toEqual([1, 2, 3]);
+    expect(await seqs("q=needle&level=error&step=build")).toEqual([1]);
+    expect(await seqs("level=warn,info")).toEqual([3, 5]);
+    // LIKE wildcards in q are literal.
+    expect(await seqs("q=%25_")).toEqual([5]);
+    expect(await seqs("q=0%25")).toEqual([5]);
+  });
+
+  it("bounds a page with till, by cursor and by time", async () => {
+    const id = freshId();
+    const t = await token();
+    const base = Date.parse("2026-01-01T00:00:00Z");
+    const answer = await push(
+      id,
+      t,
+      range(1, 10).map((i) => ({ message: `m${i}`, ts: base + i * 1000 })),
+    );
+    await loaded(id, t, 10);
+    const all = await page(id, t, "limit=100");
+    const c4 = all.lines[3]?.cursor;
+    expect((await page(id, t, `till=${c4}`)).lines.map((l) => l.seq)).toEqual([
+      1, 2, 3, 4,
+    ]);
+    const at6 = new Date(base + 6000).toISOString();
+    expect((await page(id, t, `till=${at6}`)).lines.map((l) => l.seq)).toEqual(
+      range(1, 6),
+    );
+    expect(
+      (await page(id, t, `cursor=${c4}&till=${base + 7000}`)).lines.map(
+        (l) => l.seq,
+      ),
+    ).toEqual([5, 6, 7]);
+    expect(all.lines[9]?.cursor).toBe(answer.cursor);
+    expect(all.lines[0]?.ts).toBe(new Date(base + 1000).toISOString());
+  });
+
+  it("does not duplicate rows when the Queue redelivers a message", async () => {
+    const id = freshId();
+    const t = await token();
+    await push(id, t, [{ message: "a" }, { message: "b" }]);
+    await loaded(id, t, 2);
+    const info = await (await api(`/v1/deployments/${id}`, { token: t })).json<{
+      epoch: number;
+    }>();
+    const now = Date.now();
+    const message: LinesQueueMessage = {
+      v: 1,
+      tenant: "acme",
+      deployment_id: id,
+      epoch: info.epoch,
+      lines: (await page(id, t, "limit=10")).lines.map((l) => ({
+        seq: l.seq,
+        ts: Date.parse(l.ts),
+        received_at: now,
+        step: l.step,
+        level: "info",
+        stream: "stdout",
+        message: l.message,
+        metadata: {},
+        redaction_state: "clean",
+        partial: false,
+      })),
+    };
+    for (let i = 0; i < 2; i++) {
+      const batch = createMessageBatch<LinesQueueMessage>("edgetail-lines", [
+        { id: `m${i}`, timestamp: new Date(), attempts: 1, body: message },
+      ]);
+      const ctx = createExecutionContext();
+      await worker.queue(batch, env as never);
+      const result = await getQueueResult(batch, ctx);
+      expect([result.ackAll, result.retryBatch.retry]).toEqual([true, false]);
+    }
+    expect(
+      (await page(id, t, "limit=100")).lines.map((l) => l.message),
+    ).toEqual(["a", "b"]);
+  });
+
+  it("compresses pages when the client accepts gzip", async () => {
+    const id = freshId();
+    const t = await token();
+    await push(
+      id,
+      t,
+      range(1, 50).map((i) => ({ message: `a fairly repetitive line ${i}` })),
+    );
+    await loaded(id, t, 50);
+    const res = await api(`/v1/deployments/${id}/logs?limit=50`, {
+      token: t,
+      headers: { "accept-encoding": "gzip" },
+    });
+    expect(res.headers.get("content-encoding")).toBe("gzip");
+  });
+
+  it("answers 404 deployment_not_found for a log never written", async () => {
+    const res = await api(`/v1/deployments/${freshId()}/logs`, {
+      token: await token(),
+    });
+    expect(res.status).toBe(404);
+    expect((await res.json<{ error: { code: string } }>()).error.code).toBe(
+      "deployment_not_found",
+    );
+  });
+
+  it("answers 400 invalid_field for bad page parameters", async () => {
+    const id = freshId();
+    const t = await token();
+    await push(id, t, [{ message: "x" }]);
+    for (const [q, field] of [
+      ["limit=0", "limit"],
+      ["limit=5000", "limit"],
+      ["level=info,loud", "level.1"],
+      ["direction=up", "direction"],
+      ["till=2026-13-45T00:00:00Z", "till"],
+    ]) {
+      const res = await api(`/v1/deployments/${id}/logs?${q}`, { token: t });
+      const body = await res.json<{ error: { code: string; field: string } }>();
+      expect([res.status, body.error.field]).toEqual([400, field]);
+    }
+  });
+});
