@@ -1,8 +1,9 @@
 /**
  * @module The edge API: routing, request ids, auth and the error contract.
  */
+
+import type { MiddlewareHandler } from "hono";
 import { Hono } from "hono";
-import { compress } from "hono/compress";
 import { authenticate } from "./auth";
 import { target } from "./deployments";
 import type { AppEnv } from "./env";
@@ -20,16 +21,30 @@ app.use(async (c, next) => {
   c.header("x-request-id", c.get("requestId"));
 });
 
+/**
+ * Compresses GET answers for clients that accept gzip. The Workers runtime
+ * compresses a body itself when the response says `Content-Encoding: gzip`,
+ * so compressing here too (as hono/compress does) would do it twice.
+ */
+function gzipWhenAccepted(): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    await next();
+    const accepts = /\bgzip\b/.test(c.req.header("accept-encoding") ?? "");
+    if (c.req.method !== "GET" || !accepts || !c.res.ok) return;
+    if (c.res.headers.has("content-encoding")) return;
+    const headers = new Headers(c.res.headers);
+    headers.set("content-encoding", "gzip");
+    headers.append("vary", "accept-encoding");
+    c.res = new Response(c.res.body, { status: c.res.status, headers });
+  };
+}
+
 app.get("/healthz", (c) => c.json({ ok: true }));
 
 const v1 = new Hono<AppEnv>();
 v1.use(authenticate());
-v1.use("/:id/logs", async (c, next) => {
-  // History pages are JSON and compress well; streams must not buffer.
-  if (c.req.method === "GET") return compress()(c, next);
-  await next();
-});
-v1.use("/:id/export", compress());
+v1.use("/:id/logs", gzipWhenAccepted());
+v1.use("/:id/export", gzipWhenAccepted());
 v1.route("/", ingestRoutes);
 v1.route("/", historyRoutes);
 v1.route("/", streamRoutes);

@@ -135,6 +135,13 @@ describe("corpus logs end to end", () => {
     }
     expect(seen).toEqual(Array.from({ length: lastSeq }, (_, i) => i + 1));
 
+    // Pages travel gzip-compressed (decoded once, by the client).
+    const compressed = await api("/logs?limit=1", {
+      headers: { "accept-encoding": "gzip" },
+    });
+    expect(compressed.headers.get("content-encoding")).toBe("gzip");
+    expect((await json<{ lines: unknown[] }>(compressed)).lines.length).toBe(1);
+
     // 4. The export gives the file back.
     const exported = Buffer.from(await (await api("/export")).arrayBuffer());
     const validUtf8 = Buffer.from(bytes.toString("utf8"), "utf8").equals(bytes);
