@@ -23,7 +23,7 @@ export const PATTERN_RULES: PatternRule[] = [
   {
     id: "aws_secret_access_key",
     pattern:
-      /(aws_?secret_?(?:access_?)?key|secret_?access_?key)(["']?\s*[:=]\s*["']?)([A-Za-z0-9/+=]{40})(?![A-Za-z0-9/+=])/dgi,
+      /(aws[_-]?(?:secret[_-]?)?(?:access[_-]?)?key|secret[_-]?access[_-]?key)(["']?\s*[:=]\s*["']?)([A-Za-z0-9/+=]{40})(?![A-Za-z0-9/+=])/dgi,
     group: 3,
   },
   {
@@ -75,6 +75,12 @@ export const PATTERN_RULES: PatternRule[] = [
     // scheme://user:password@host — the password part only.
     pattern: /\b([a-z][a-z0-9+.-]{1,20}:\/\/[^\s:/@"'`]+:)([^\s@/"'`]+)@/dgi,
     group: 2,
+  },
+  {
+    id: "url_query_password",
+    // ?password=... in URLs and JDBC strings.
+    pattern: /[?&;](?:password|passwd|pwd|userpass)=([^&;\s"'`#]+)/dgi,
+    group: 1,
   },
 ];
 
