@@ -24,7 +24,8 @@ export function authenticate(): MiddlewareHandler<AppEnv> {
         );
       }
       token = match[1];
-    } else {
+    } else if (c.req.method === "GET") {
+      // Query tokens end up in access logs; allow them only for reads.
       token = c.req.query("access_token") || undefined;
     }
     if (!token) {
