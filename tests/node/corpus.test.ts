@@ -83,7 +83,7 @@ describe("corpus logs end to end", () => {
             "content-type": "text/plain",
             "idempotency-key": `${id}-${i}`,
           },
-          body,
+          body: new Uint8Array(body),
         }),
       );
       lastSeq = answer.last_seq;
