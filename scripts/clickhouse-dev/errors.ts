@@ -111,6 +111,8 @@ export function errorBody(err: ClickHouseDevError, version: string): string {
   const text = CODE_PREFIX.test(err.message)
     ? err.message.trimEnd()
     : `Code: ${err.code}. DB::Exception: ${err.message}. (${err.type})`;
-  const suffix = / \(version [^)]*\)$/.test(text) ? "" : ` (version ${version})`;
+  const suffix = / \(version [^)]*\)$/.test(text)
+    ? ""
+    : ` (version ${version})`;
   return `${text}${suffix}\n`;
 }
