@@ -2,7 +2,9 @@ import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
 
 /** Where the worker tests' ClickHouse dev server listens (globalSetup). */
-const clickhousePort = Number(process.env.EDGETAIL_TEST_CLICKHOUSE_PORT ?? 18123);
+const clickhousePort = Number(
+  process.env.EDGETAIL_TEST_CLICKHOUSE_PORT ?? 18123,
+);
 
 export default defineConfig({
   test: {
