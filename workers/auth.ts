@@ -16,14 +16,7 @@ export function authenticate(): MiddlewareHandler<AppEnv> {
     const header = c.req.header("authorization");
     let token: string | undefined;
     if (header) {
-      const match = /^Bearer\s+(\S+)$/i.exec(header);
-      if (!match?.[1]) {
-        throw new ApiError(
-          "token_invalid",
-          "Authorization header must be `Bearer <token>`",
-        );
-      }
-      token = match[1];
+      token = bearer(header);
     } else if (c.req.method === "GET") {
       // Query tokens end up in access logs; allow them only for reads.
       token = c.req.query("access_token") || undefined;
@@ -37,6 +30,29 @@ export function authenticate(): MiddlewareHandler<AppEnv> {
     c.set("claims", await verify(token, c.env.JWT_SECRET, c.env.JWT_AUDIENCE));
     await next();
   };
+}
+
+/** Verifies a raw token with the Worker's key and audience. */
+export function verifyToken(
+  token: string,
+  env: { JWT_SECRET: string; JWT_AUDIENCE?: string },
+): Promise<Claims> {
+  return verify(token, env.JWT_SECRET, env.JWT_AUDIENCE);
+}
+
+/** The token of an `Authorization: Bearer` header; 401 if absent or malformed. */
+export function bearer(header: string | null | undefined): string {
+  if (!header) {
+    throw new ApiError("token_missing", "send `Authorization: Bearer <token>`");
+  }
+  const match = /^Bearer\s+(\S+)$/i.exec(header);
+  if (!match?.[1]) {
+    throw new ApiError(
+      "token_invalid",
+      "Authorization header must be `Bearer <token>`",
+    );
+  }
+  return match[1];
 }
 
 async function verify(

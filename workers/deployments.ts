@@ -4,11 +4,12 @@
  * deployment id under two tenants is two different logs.
  */
 import type { Context } from "hono";
-import type { Scope } from "../schemas/auth";
+import type { Deployment } from "../durable-objects/deployment";
+import type { Claims, Scope } from "../schemas/auth";
 import { logKey } from "../schemas/cursor";
 import { ID_PATTERN } from "../schemas/limits";
 import { authorize } from "./auth";
-import type { AppEnv } from "./env";
+import type { AppEnv, Env } from "./env";
 import { ApiError } from "./errors";
 
 /** The log a request is about, with its object stub. */
@@ -16,27 +17,36 @@ export interface Target {
   tenant: string;
   deployment: string;
   key: bigint;
-  stub: DurableObjectStub<import("../durable-objects/deployment").Deployment>;
+  stub: DurableObjectStub<Deployment>;
 }
 
-/** Validates `:id`, checks the token grants `scope` on it, finds the object. */
-export function target(c: Context<AppEnv>, scope: Scope): Target {
-  const deployment = c.req.param("id") ?? "";
+/** Validates the id, checks the claims grant `scope` on it, finds the object. */
+export function targetFor(
+  env: Env,
+  claims: Claims,
+  deployment: string,
+  scope: Scope,
+  field = "id",
+): Target {
   if (!ID_PATTERN.test(deployment)) {
     throw new ApiError(
       "invalid_deployment_id",
       "deployment ids are 1-128 characters of [A-Za-z0-9._-], starting alphanumeric",
-      "id",
+      field,
     );
   }
-  const claims = c.get("claims");
   authorize(claims, scope, deployment);
   const tenant = claims.tenant;
-  const id = c.env.DEPLOYMENT.idFromName(`${tenant}/${deployment}`);
+  const id = env.DEPLOYMENT.idFromName(`${tenant}/${deployment}`);
   return {
     tenant,
     deployment,
     key: logKey(tenant, deployment),
-    stub: c.env.DEPLOYMENT.get(id),
+    stub: env.DEPLOYMENT.get(id),
   };
+}
+
+/** The target of a `/v1/deployments/:id/...` route. */
+export function target(c: Context<AppEnv>, scope: Scope): Target {
+  return targetFor(c.env, c.get("claims"), c.req.param("id") ?? "", scope);
 }
