@@ -5,6 +5,7 @@
 import type { MiddlewareHandler } from "hono";
 import { Hono } from "hono";
 import { authenticate } from "./auth";
+import { CONNECT_PREFIX, serveConnect } from "./connect";
 import { target } from "./deployments";
 import type { AppEnv } from "./env";
 import { ApiError, errorResponse } from "./errors";
@@ -62,6 +63,7 @@ v1.get("/:id", async (c) => {
   return c.json(info);
 });
 app.route("/v1/deployments", v1);
+app.all(`${CONNECT_PREFIX}*`, (c) => serveConnect(c.req.raw, c.env));
 
 app.notFound(() => {
   throw new ApiError("not_found", "no such route; see the README for the API");

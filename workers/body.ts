@@ -173,7 +173,8 @@ function plainLines(
   }));
 }
 
-function normalize(lines: LineInput[]): NormalizedLine[] {
+/** Applies defaults and the metadata limit to validated lines. */
+export function normalize(lines: LineInput[]): NormalizedLine[] {
   return lines.map((line, i) => {
     const metadata = line.metadata ?? {};
     if (JSON.stringify(metadata).length > MAX_METADATA_BYTES) {
