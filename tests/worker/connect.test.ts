@@ -1,3 +1,4 @@
+import { SELF } from "cloudflare:test";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import {
@@ -10,7 +11,6 @@ import {
   createConnectTransport,
   createGrpcWebTransport,
 } from "@connectrpc/connect-web";
-import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import {
   IngestService,
