@@ -8,6 +8,16 @@ import { levelSchema } from "./line";
 
 export const historyQuerySchema = z.object({
   cursor: z.string().optional(),
+  /**
+   * Start the page at this seq, included (for permalinks: `#L120`).
+   * Exclusive with `cursor`.
+   */
+  from_seq: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(Number.MAX_SAFE_INTEGER)
+    .optional(),
   /** A cursor, an ISO 8601 time or epoch milliseconds. */
   till: z.string().optional(),
   limit: z.coerce

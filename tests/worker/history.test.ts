@@ -127,6 +127,28 @@ describe("history from ClickHouse", () => {
     expect(all.lines[0]?.ts).toBe(new Date(base + 1000).toISOString());
   });
 
+  it("opens a page at a seq with from_seq, forward and backward", async () => {
+    const id = freshId();
+    const t = await token();
+    await push(
+      id,
+      t,
+      range(1, 30).map((i) => ({ message: `m${i}` })),
+    );
+    await loaded(id, t, 30);
+    const seqs = async (q: string) =>
+      (await page(id, t, q)).lines.map((l) => l.seq);
+    expect(await seqs("from_seq=12&limit=3")).toEqual([12, 13, 14]);
+    expect(await seqs("from_seq=12&limit=3&direction=backward")).toEqual([
+      12, 11, 10,
+    ]);
+    expect(await seqs("from_seq=29&limit=5")).toEqual([29, 30]);
+    const both = await api(`/v1/deployments/${id}/logs?from_seq=2&cursor=x`, {
+      token: t,
+    });
+    expect(both.status).toBe(400);
+  });
+
   it("does not duplicate rows when the Queue redelivers a message", async () => {
     const id = freshId();
     const t = await token();

@@ -27,9 +27,18 @@ historyRoutes.get("/:id/logs", async (c) => {
       "id",
     );
   }
-  const from = q.cursor
-    ? readCursor(t.key, q.cursor, info.epoch).seq
-    : undefined;
+  if (q.cursor && q.from_seq !== undefined) {
+    throw new ApiError(
+      "invalid_field",
+      "pass cursor or from_seq, not both",
+      "from_seq",
+    );
+  }
+  let from = q.cursor ? readCursor(t.key, q.cursor, info.epoch).seq : undefined;
+  if (q.from_seq !== undefined) {
+    // Exclusive bounds in the query: start just before (or after) from_seq.
+    from = q.direction === "forward" ? q.from_seq - 1 : q.from_seq + 1;
+  }
   const till = q.till ? readTill(t.key, q.till, info.epoch) : {};
 
   let page: Awaited<ReturnType<typeof queryPage>>;
