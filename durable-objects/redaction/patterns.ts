@@ -11,6 +11,9 @@ export interface PatternRule {
   group: number;
 }
 
+/** A PEM private key marker; X is BEGIN or END. */
+const PEM_NAME = "-----X [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----";
+
 /** Values that only name a secret somewhere else: `$PASS`, `{{ x }}`. */
 const PLACEHOLDER = /^(\$|%|\{|<%|\*\*\*)/;
 
@@ -22,8 +25,14 @@ export const PATTERN_RULES: PatternRule[] = [
   },
   {
     id: "aws_secret_access_key",
-    pattern:
-      /(aws[_-]?(?:secret[_-]?)?(?:access[_-]?)?key|secret[_-]?access[_-]?key)(["']?\s*[:=]\s*["']?)([A-Za-z0-9/+=]{40})(?![A-Za-z0-9/+=])/dgi,
+    pattern: new RegExp(
+      [
+        "(aws[_-]?(?:secret[_-]?)?(?:access[_-]?)?key|secret[_-]?access[_-]?key)",
+        `(["']?\\s*[:=]\\s*["']?)`,
+        "([A-Za-z0-9/+=]{40})(?![A-Za-z0-9/+=])",
+      ].join(""),
+      "dgi",
+    ),
     group: 3,
   },
   {
@@ -66,8 +75,10 @@ export const PATTERN_RULES: PatternRule[] = [
   },
   {
     id: "private_key_inline",
-    pattern:
-      /(-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----)(.+?)(-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----)/dg,
+    pattern: new RegExp(
+      `(${PEM_NAME.replace("X", "BEGIN")})(.+?)(${PEM_NAME.replace("X", "END")})`,
+      "dg",
+    ),
     group: 2,
   },
   {
