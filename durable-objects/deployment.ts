@@ -30,6 +30,7 @@ import type {
   Result,
 } from "./types";
 import { SocketViewer, type ViewerAttachment } from "./viewers";
+import { advance, type Range } from "./watermark";
 
 /** Lines read per Queue send while draining the outbox. */
 const OUTBOX_BATCH = 2_000;
@@ -136,6 +137,21 @@ export class Deployment extends DurableObject<DeploymentEnv> {
   /** Where the log stands; null if nothing was ever written or watched. */
   async describe(): Promise<Description | null> {
     return this.state ? this.describeState(this.state) : null;
+  }
+
+  /** The Queue consumer reports seq ranges it loaded into ClickHouse. */
+  async markLoaded(epoch: number, ranges: Range[]): Promise<number> {
+    const state = this.state;
+    if (!state || state.epoch !== epoch) return 0;
+    const next = advance(
+      state.loaded_upto ?? 0,
+      state.loaded_pending ?? [],
+      ranges,
+    );
+    state.loaded_upto = Math.min(next.upto, state.last_seq);
+    state.loaded_pending = next.pending;
+    this.store.saveState(state);
+    return state.loaded_upto;
   }
 
   /** Lines with seq > after, ascending, wherever they rest. */
@@ -319,6 +335,7 @@ export class Deployment extends DurableObject<DeploymentEnv> {
       created_at: new Date(s.created_at).toISOString(),
       last_seq: s.last_seq,
       cursor: this.cursor(s.last_seq, s.last_ts),
+      loaded_upto: s.loaded_upto ?? 0,
       viewers: this.fanout.count(),
     };
     if (s.exit_code !== undefined) d.exit_code = s.exit_code;

@@ -4,6 +4,7 @@
  */
 import type { Level, Metadata, StoredLine, Stream } from "../schemas/line";
 import type { RedactorState } from "./redaction/redactor";
+import type { Range } from "./watermark";
 
 const SCHEMA_VERSION = 1;
 
@@ -41,6 +42,10 @@ export interface DeploymentState {
   last_line_at: number;
   /** Lines up to here were sent to the Queue. */
   enqueued_upto: number;
+  /** Lines up to here are all in ClickHouse (see watermark.ts). */
+  loaded_upto?: number;
+  /** Ranges loaded above loaded_upto, waiting for the gap below. */
+  loaded_pending?: Range[];
   /** Lines up to here are in sealed R2 chunks. */
   sealed_upto: number;
   /** Lines up to here were deleted from SQLite (served from R2). */

@@ -65,5 +65,7 @@ export interface Description {
   last_seq: number;
   /** Cursor of the last line (or of the start when empty). */
   cursor: string;
+  /** Every line up to this seq is in ClickHouse (history stops here). */
+  loaded_upto: number;
   viewers: number;
 }

@@ -190,6 +190,52 @@ describe("history from ClickHouse", () => {
     ).toEqual(["a", "b"]);
   });
 
+  it("stops pages at the load watermark, never skipping a late line", async () => {
+    const id = freshId();
+    const t = await token();
+    await push(id, t, [{ message: "a" }, { message: "b" }]);
+    await loaded(id, t, 2);
+    const info = await (await api(`/v1/deployments/${id}`, { token: t })).json<{
+      epoch: number;
+      loaded_upto: number;
+    }>();
+    expect(info.loaded_upto).toBe(2);
+    // Rows for seqs 4 and 5 reach ClickHouse while seq 3 does not exist.
+    const now = Date.now();
+    const line = (seq: number) => ({
+      seq,
+      ts: now,
+      received_at: now,
+      step: "",
+      level: "info" as const,
+      stream: "stdout" as const,
+      message: `late ${seq}`,
+      metadata: {},
+      redaction_state: "clean" as const,
+      partial: false,
+    });
+    const batch = createMessageBatch<LinesQueueMessage>("edgetail-lines", [
+      {
+        id: "gap",
+        timestamp: new Date(),
+        attempts: 1,
+        body: {
+          v: 1,
+          tenant: "acme",
+          deployment_id: id,
+          epoch: info.epoch,
+          lines: [line(4), line(5)],
+        },
+      },
+    ]);
+    await worker.queue(batch, env as never);
+    const forward = await page(id, t, "limit=10");
+    expect(forward.lines.map((l) => l.seq)).toEqual([1, 2]);
+    expect(forward.has_more).toBe(false);
+    const backward = await page(id, t, "limit=10&direction=backward");
+    expect(backward.lines.map((l) => l.seq)).toEqual([2, 1]);
+  });
+
   it("compresses pages when the client accepts gzip", async () => {
     const id = freshId();
     const t = await token();

@@ -40,6 +40,14 @@ historyRoutes.get("/:id/logs", async (c) => {
     from = q.direction === "forward" ? q.from_seq - 1 : q.from_seq + 1;
   }
   const till = q.till ? readTill(t.key, q.till, info.epoch) : {};
+  // Only lines up to the watermark are surely all in ClickHouse: a page
+  // never skips a line that is still on its way.
+  const loaded = info.loaded_upto;
+  if (q.direction === "forward") {
+    till.seq = Math.min(till.seq ?? loaded, loaded);
+  } else {
+    from = Math.min(from ?? loaded + 1, loaded + 1);
+  }
 
   let page: Awaited<ReturnType<typeof queryPage>>;
   try {
