@@ -10,13 +10,13 @@ import { MAX_SECRETS_PER_DEPLOYMENT } from "../schemas/limits";
 import type { StoredLine } from "../schemas/line";
 import type { EndMessage } from "../schemas/stream";
 import { toWireLine } from "../schemas/wire";
-import { chunkKey, chunkPrefix, readChunk, writeChunk } from "./chunks";
+import { readChunk } from "./chunks";
 import { type DeploymentConfig, readConfig } from "./config";
 import { Fanout } from "./fanout";
 import { errorMessage, log } from "./log";
-import { sendLines } from "./outbox";
+import { deleteChunks, Maintenance, nextAlarm } from "./maintenance";
 import { Redactor } from "./redaction/redactor";
-import { splitUtf8 } from "./split";
+import { fail, sequence, takeTokens } from "./sequencer";
 import { type DeploymentState, Store } from "./storage";
 import { openStream } from "./stream";
 import type {
@@ -32,15 +32,11 @@ import type {
 import { SocketViewer, type ViewerAttachment } from "./viewers";
 import { advance, type Range } from "./watermark";
 
-/** Lines read per Queue send while draining the outbox. */
-const OUTBOX_BATCH = 2_000;
-/** Retry delay after the Queue or R2 refused work. */
-const RETRY_MS = 5_000;
-
 export class Deployment extends DurableObject<DeploymentEnv> {
   readonly config: DeploymentConfig;
   readonly store: Store;
   readonly fanout: Fanout;
+  private readonly maintenance: Maintenance;
   state: DeploymentState | null = null;
   private redactor = new Redactor();
   private key = 0n;
@@ -53,6 +49,12 @@ export class Deployment extends DurableObject<DeploymentEnv> {
     super(ctx, env);
     this.config = readConfig(env);
     this.store = new Store(ctx.storage.sql);
+    this.maintenance = new Maintenance(
+      ctx.storage,
+      this.store,
+      env,
+      this.config,
+    );
     this.fanout = new Fanout(
       {
         read: (after, limit) => this.read(after, limit),
@@ -80,13 +82,18 @@ export class Deployment extends DurableObject<DeploymentEnv> {
     if (state.status !== "running") {
       return fail("deployment_completed", `deployment already ${state.status}`);
     }
-    const limited = this.takeTokens(state, call.lines.length);
+    const limited = takeTokens(
+      state,
+      call.lines.length,
+      this.config,
+      Date.now(),
+    );
     if (limited) return limited;
     const secretsFailure = this.registerSecrets(call.secrets);
     if (secretsFailure) return secretsFailure;
 
     const now = Date.now();
-    const stored = this.sequence(state, call, now);
+    const stored = sequence(state.last_seq, call.lines, this.redactor, now);
     const last = stored.at(-1) as StoredLine;
     const answer = {
       first_seq: stored[0]?.seq ?? last.seq,
@@ -224,9 +231,9 @@ export class Deployment extends DurableObject<DeploymentEnv> {
     this.working = true;
     let retry = false;
     try {
-      await this.flushOutbox(state);
-      await this.seal(state, now);
-      this.prune(state);
+      await this.maintenance.flushOutbox(state);
+      await this.maintenance.seal(state, now);
+      this.maintenance.prune(state);
     } catch (err) {
       retry = true;
       log("warn", "deployment.background_failed", {
@@ -343,31 +350,6 @@ export class Deployment extends DurableObject<DeploymentEnv> {
     return d;
   }
 
-  private takeTokens(state: DeploymentState, lines: number): Failure | null {
-    const { rateLinesPerSecond: rate, rateBurstLines: burst } = this.config;
-    const now = Date.now();
-    const tokens = Math.min(
-      burst,
-      state.rate_tokens + ((now - state.rate_at) / 1000) * rate,
-    );
-    state.rate_at = now;
-    // A batch larger than the burst passes on a full bucket and leaves it
-    // in debt; otherwise it could never pass.
-    if (tokens < Math.min(lines, burst)) {
-      state.rate_tokens = tokens;
-      const wait = Math.ceil((Math.min(lines, burst) - tokens) / rate);
-      return {
-        ...fail(
-          "rate_limited",
-          `ingest rate limit: ${rate} lines/s, burst ${burst}`,
-        ),
-        retryAfter: Math.max(1, wait),
-      };
-    }
-    state.rate_tokens = tokens - lines;
-    return null;
-  }
-
   private registerSecrets(secrets: string[]): Failure | null {
     if (secrets.length === 0) return null;
     const fresh = new Set(secrets);
@@ -386,101 +368,11 @@ export class Deployment extends DurableObject<DeploymentEnv> {
     return null;
   }
 
-  private sequence(
-    state: DeploymentState,
-    call: IngestCall,
-    now: number,
-  ): StoredLine[] {
-    const out: StoredLine[] = [];
-    let seq = state.last_seq;
-    for (const line of call.lines) {
-      const { text, redacted } = this.redactor.redact(
-        line.message,
-        `${line.step}\u0000${line.stream}`,
-      );
-      const parts = splitUtf8(text);
-      parts.forEach((part, i) => {
-        seq += 1;
-        out.push({
-          seq,
-          ts: line.ts ?? now,
-          received_at: now,
-          step: line.step,
-          level: line.level,
-          stream: line.stream,
-          message: part,
-          metadata: line.metadata,
-          redaction_state: redacted ? "redacted" : "clean",
-          partial: i < parts.length - 1 || line.partial,
-        });
-      });
-    }
-    return out;
-  }
-
   private async loadChunk(key: string): Promise<StoredLine[] | null> {
     if (this.chunkCache?.key === key) return this.chunkCache.lines;
     const lines = await readChunk(this.env.LOG_CHUNKS, key);
     if (lines) this.chunkCache = { key, lines };
     return lines;
-  }
-
-  private async flushOutbox(state: DeploymentState): Promise<void> {
-    const envelope = {
-      v: 1 as const,
-      tenant: state.tenant,
-      deployment_id: state.deployment,
-      epoch: state.epoch,
-    };
-    while (state.enqueued_upto < state.last_seq) {
-      const lines = this.store.readLines(state.enqueued_upto, OUTBOX_BATCH);
-      const last = lines.at(-1);
-      if (!last) break;
-      await sendLines(this.env.LOG_QUEUE, envelope, lines);
-      state.enqueued_upto = last.seq;
-      this.store.saveState(state);
-    }
-  }
-
-  private async seal(state: DeploymentState, now: number): Promise<void> {
-    const { chunkLines, sealIdleMs } = this.config;
-    for (;;) {
-      const pending = state.last_seq - state.sealed_upto;
-      const idle =
-        state.status !== "running" || now - state.last_line_at >= sealIdleMs;
-      if (pending <= 0 || (pending < chunkLines && !idle)) return;
-      const lines = this.store.readLines(state.sealed_upto, chunkLines);
-      const first = lines[0];
-      const last = lines.at(-1);
-      if (!first || !last) return;
-      const key = chunkKey(
-        state.tenant,
-        state.deployment,
-        state.epoch,
-        first.seq,
-        last.seq,
-      );
-      const bytes = await writeChunk(this.env.LOG_CHUNKS, key, lines);
-      this.ctx.storage.transactionSync(() => {
-        this.store.addChunk(first.seq, last.seq, key, bytes);
-        state.sealed_upto = last.seq;
-        this.store.saveState(state);
-      });
-    }
-  }
-
-  private prune(state: DeploymentState): void {
-    const upto = Math.min(
-      state.sealed_upto,
-      state.enqueued_upto,
-      state.last_seq - this.config.hotTailLines,
-    );
-    if (upto <= state.pruned_upto) return;
-    this.ctx.storage.transactionSync(() => {
-      this.store.deleteLinesUpTo(upto);
-      state.pruned_upto = upto;
-      this.store.saveState(state);
-    });
   }
 
   private heartbeat(state: DeploymentState, now: number): void {
@@ -495,38 +387,18 @@ export class Deployment extends DurableObject<DeploymentEnv> {
     });
   }
 
-  private async schedule(
-    state: DeploymentState,
-    retry: boolean,
-  ): Promise<void> {
-    const now = Date.now();
-    const due = [state.created_at + this.config.retentionMs];
-    if (retry) due.push(now + RETRY_MS);
-    else if (state.enqueued_upto < state.last_seq) due.push(now);
-    if (state.sealed_upto < state.last_seq) {
-      due.push(
-        state.status === "running"
-          ? state.last_line_at + this.config.sealIdleMs
-          : now,
-      );
-    }
-    if (state.status === "running" && this.fanout.count() > 0) {
-      due.push(this.lastHeartbeat + this.config.heartbeatMs);
-    }
-    await this.ctx.storage.setAlarm(Math.max(now, Math.min(...due)));
+  private async schedule(state: DeploymentState, retry: boolean) {
+    const at = nextAlarm(state, this.config, {
+      retry,
+      viewers: this.fanout.count(),
+      lastHeartbeat: this.lastHeartbeat,
+    });
+    await this.ctx.storage.setAlarm(at);
   }
 
   /** Retention: the log, its chunks and its viewers go; a new epoch follows. */
   private async purge(state: DeploymentState): Promise<void> {
-    const prefix = chunkPrefix(state.tenant, state.deployment);
-    let cursor: string | undefined;
-    do {
-      const page = await this.env.LOG_CHUNKS.list({ prefix, cursor });
-      if (page.objects.length > 0) {
-        await this.env.LOG_CHUNKS.delete(page.objects.map((o) => o.key));
-      }
-      cursor = page.truncated ? page.cursor : undefined;
-    } while (cursor);
+    await deleteChunks(this.env.LOG_CHUNKS, state);
     for (const viewer of this.socketViewers()) viewer.close(1001, "expired");
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
@@ -535,8 +407,4 @@ export class Deployment extends DurableObject<DeploymentEnv> {
     this.chunkCache = null;
     log("info", "deployment.purged", { deployment: state.deployment });
   }
-}
-
-function fail(code: Failure["code"], message: string): Failure {
-  return { ok: false, code, message };
 }
