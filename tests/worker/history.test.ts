@@ -236,6 +236,33 @@ describe("history from ClickHouse", () => {
     expect(backward.lines.map((l) => l.seq)).toEqual([2, 1]);
   });
 
+  it("caches pages at the edge without serving stale ones", async () => {
+    const id = freshId();
+    const t = await token();
+    await push(
+      id,
+      t,
+      range(1, 5).map((i) => ({ message: `m${i}` })),
+    );
+    await loaded(id, t, 5);
+    const get = (q: string) =>
+      api(`/v1/deployments/${id}/logs?${q}`, { token: t });
+    const first = await get("limit=3");
+    expect(first.headers.get("x-edgetail-cache")).toBe("miss");
+    const firstBody = await first.text();
+    await new Promise((r) => setTimeout(r, 50)); // the put runs after the answer
+    const again = await get("limit=3");
+    expect(again.headers.get("x-edgetail-cache")).toBe("hit");
+    expect(await again.text()).toBe(firstBody);
+    // The newest page moves with the watermark: new lines are not hidden.
+    const newest = await page(id, t, "direction=backward&limit=2");
+    expect(newest.lines.map((l) => l.seq)).toEqual([5, 4]);
+    await push(id, t, [{ message: "m6" }]);
+    await loaded(id, t, 6);
+    const moved = await page(id, t, "direction=backward&limit=2");
+    expect(moved.lines.map((l) => l.seq)).toEqual([6, 5]);
+  });
+
   it("compresses pages when the client accepts gzip", async () => {
     const id = freshId();
     const t = await token();

@@ -4,11 +4,12 @@
 import { Hono } from "hono";
 import { errorMessage, log } from "../../durable-objects/log";
 import { type HistoryPage, historyQuerySchema } from "../../schemas/history";
+import type { StoredLine } from "../../schemas/line";
 import { toWireLine } from "../../schemas/wire";
-import { clickhouse, queryPage } from "../clickhouse";
+import { clickhouse, type PageQuery, queryPage } from "../clickhouse";
 import { readCursor, readTill } from "../cursors";
 import { target } from "../deployments";
-import type { AppEnv } from "../env";
+import type { AppEnv, Env } from "../env";
 import { ApiError, fromZod } from "../errors";
 
 export const historyRoutes = new Hono<AppEnv>();
@@ -49,24 +50,56 @@ historyRoutes.get("/:id/logs", async (c) => {
     from = Math.min(from ?? loaded + 1, loaded + 1);
   }
 
-  let page: Awaited<ReturnType<typeof queryPage>>;
-  try {
-    page = await queryPage(clickhouse(c.env), {
-      tenant: t.tenant,
-      deployment: t.deployment,
-      epoch: info.epoch,
-      from,
-      direction: q.direction,
-      tillSeq: till.seq,
-      tillTs: till.ts,
-      levels: q.level,
-      step: q.step,
-      q: q.q,
-      limit: q.limit,
+  const pageQuery: PageQuery = {
+    tenant: t.tenant,
+    deployment: t.deployment,
+    epoch: info.epoch,
+    from,
+    direction: q.direction,
+    tillSeq: till.seq,
+    tillTs: till.ts,
+    levels: q.level,
+    step: q.step,
+    q: q.q,
+    limit: q.limit,
+  };
+  // Every bound is resolved and at or below the watermark, so the rows of
+  // this query never change: its answer is cached at the edge.
+  const cacheKey = new Request(
+    `https://history.edgetail/${await digest(pageQuery)}`,
+  );
+  const cached = await caches.default.match(cacheKey);
+  let page: { lines: StoredLine[]; hasMore: boolean };
+  if (cached) {
+    page = await cached.json();
+    c.header("x-edgetail-cache", "hit");
+  } else {
+    page = await fetchPage(pageQuery, c.env, c.get("requestId"));
+    const entry = new Response(JSON.stringify(page), {
+      headers: { "cache-control": `max-age=${CACHE_SECONDS}` },
     });
+    c.executionCtx.waitUntil(caches.default.put(cacheKey, entry));
+    c.header("x-edgetail-cache", "miss");
+  }
+  const lines = page.lines.map((l) => toWireLine(l, t.key, info.epoch));
+  const body: HistoryPage = {
+    lines,
+    next_cursor: lines.at(-1)?.cursor ?? q.cursor ?? null,
+    has_more: page.hasMore,
+  };
+  c.header("cache-control", "private, no-cache");
+  return c.json(body);
+});
+
+/** How long the edge keeps a page; pages never change, retention does. */
+const CACHE_SECONDS = 3600;
+
+async function fetchPage(p: PageQuery, env: Env, requestId: string) {
+  try {
+    return await queryPage(clickhouse(env), p);
   } catch (err) {
     log("error", "history.query_failed", {
-      request_id: c.get("requestId"),
+      request_id: requestId,
       error: errorMessage(err),
     });
     throw new ApiError(
@@ -76,11 +109,10 @@ historyRoutes.get("/:id/logs", async (c) => {
       { "retry-after": "2" },
     );
   }
-  const lines = page.lines.map((l) => toWireLine(l, t.key, info.epoch));
-  const body: HistoryPage = {
-    lines,
-    next_cursor: lines.at(-1)?.cursor ?? q.cursor ?? null,
-    has_more: page.hasMore,
-  };
-  return c.json(body);
-});
+}
+
+async function digest(value: unknown): Promise<string> {
+  const bytes = new TextEncoder().encode(JSON.stringify(value));
+  const hash = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  return Array.from(hash, (b) => b.toString(16).padStart(2, "0")).join("");
+}
