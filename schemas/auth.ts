@@ -15,5 +15,7 @@ export const claimsSchema = z.object({
   /** Deployment ids this token may touch, or `*` for all of the tenant's. */
   deployments: z.union([z.literal("*"), z.array(z.string())]),
   exp: z.number(),
+  /** Who the token was issued to (an agent, a person), for the audit log. */
+  sub: z.string().optional(),
 });
 export type Claims = z.infer<typeof claimsSchema>;

@@ -4,6 +4,7 @@
 
 import type { MiddlewareHandler } from "hono";
 import { Hono } from "hono";
+import { log } from "../durable-objects/log";
 import { authenticate } from "./auth";
 import { CONNECT_PREFIX, serveConnect } from "./connect";
 import { target } from "./deployments";
@@ -44,6 +45,19 @@ app.get("/healthz", (c) => c.json({ ok: true }));
 
 const v1 = new Hono<AppEnv>();
 v1.use(authenticate());
+v1.use(async (c, next) => {
+  // Access is audited: who (tenant, token subject) did what to which log.
+  await next();
+  const claims = c.get("claims");
+  log("info", "audit.access", {
+    request_id: c.get("requestId"),
+    tenant: claims.tenant,
+    subject: claims.sub,
+    method: c.req.method,
+    path: new URL(c.req.url).pathname,
+    status: c.res.status,
+  });
+});
 v1.use("/:id/logs", gzipWhenAccepted());
 v1.use("/:id/export", gzipWhenAccepted());
 v1.route("/", ingestRoutes);

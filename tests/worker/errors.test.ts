@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { MAX_BODY_BYTES, MAX_LINES_PER_BATCH } from "../../schemas/limits";
 import { api, freshId, push, token } from "./helpers";
 
@@ -370,5 +370,33 @@ describe("bad input", () => {
       await api(`/v1/deployments/${id}/export`, { token: t })
     ).text();
     expect(text).toBe("a\uFFFDb\r\u001b[31m\n");
+  });
+});
+
+describe("audit", () => {
+  it("logs every authenticated access with tenant, subject and status", async () => {
+    const lines: string[] = [];
+    const spy = vi.spyOn(console, "log").mockImplementation((line: unknown) => {
+      lines.push(String(line));
+    });
+    try {
+      const reader = await token({ scope: "logs:read", tenant: "audited" });
+      await api(`/v1/deployments/${freshId()}/logs`, {
+        method: "POST",
+        token: reader,
+        headers: { "content-type": "text/plain" },
+        body: "x\n",
+      });
+    } finally {
+      spy.mockRestore();
+    }
+    const audit = lines
+      .map((l) => JSON.parse(l))
+      .find((e) => e.event === "audit.access");
+    expect(audit).toMatchObject({
+      tenant: "audited",
+      method: "POST",
+      status: 403,
+    });
   });
 });
