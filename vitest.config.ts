@@ -21,6 +21,7 @@ export default defineConfig({
                 HOT_TAIL_LINES: "50",
                 CHUNK_LINES: "40",
                 HEARTBEAT_MS: "1000",
+                VIEWER_WINDOW_BYTES: "262144",
                 INGEST_RATE_LINES_PER_SECOND: "2000",
                 INGEST_BURST_LINES: "30000",
               },
@@ -40,6 +41,17 @@ export default defineConfig({
           include: ["tests/node/**/*.test.ts"],
           environment: "node",
           testTimeout: 180_000,
+          hookTimeout: 180_000,
+        },
+      },
+      {
+        // The viewer in Debian's Chromium (playwright-core) against the
+        // whole local stack; needs `npm run build` first (npm test does it).
+        test: {
+          name: "browser",
+          include: ["tests/browser/**/*.test.ts"],
+          environment: "node",
+          testTimeout: 120_000,
           hookTimeout: 180_000,
         },
       },

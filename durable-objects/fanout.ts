@@ -129,9 +129,13 @@ export class Fanout {
         if (ended) this.finish(viewer, ended);
         return;
       }
-      if (viewer.full(CHARS_PER_MESSAGE)) {
-        await viewer.drained(DRAIN_TIMEOUT_MS);
-        if (viewer.full(CHARS_PER_MESSAGE)) {
+      if (viewer.full(0)) {
+        // Wait while the viewer makes room; lag only if it stops reading.
+        const deadline = Date.now() + DRAIN_TIMEOUT_MS;
+        while (viewer.full(0) && !viewer.closed && Date.now() < deadline) {
+          await viewer.drained(deadline - Date.now());
+        }
+        if (viewer.full(0) && !viewer.closed) {
           this.lag(viewer);
           return;
         }

@@ -100,7 +100,7 @@ export async function watch(
   id: string,
   auth: string,
   query = "",
-  opts: { ack?: boolean } = {},
+  opts: { ack?: boolean; ackDelayMs?: number } = {},
 ): Promise<Viewer> {
   const res = await api(
     `/v1/deployments/${id}/stream?access_token=${auth}${query ? `&${query}` : ""}`,
@@ -143,7 +143,10 @@ export async function watch(
     const text = String(event.data);
     received += text.length;
     viewer.messages.push(JSON.parse(text));
-    if (opts.ack !== false) ws.send(JSON.stringify({ type: "ack", received }));
+    if (opts.ack === false) return;
+    const ack = JSON.stringify({ type: "ack", received });
+    if (opts.ackDelayMs) setTimeout(() => ws.send(ack), opts.ackDelayMs);
+    else ws.send(ack);
   });
   ws.addEventListener("close", (event) => {
     resolveClosed({ code: event.code, reason: event.reason });

@@ -107,4 +107,59 @@ describe("live tail over SSE", () => {
     const beat = events.find((e) => e.data.type === "heartbeat")?.data;
     expect(beat).toMatchObject({ type: "heartbeat", last_seq: 1 });
   });
+
+  it("delivers a backlog larger than the window without lagging", async () => {
+    // Regression: SSE viewers reading at full speed got `lagged` once the
+    // backlog passed the window (vitest.config.ts: 256 KiB).
+    const id = freshId();
+    const t = await token();
+    const big = "z".repeat(8000);
+    for (let b = 0; b < 2; b++) {
+      await push(
+        id,
+        t,
+        Array.from({ length: 100 }, () => ({ message: big })),
+      );
+    }
+    const res = await api(`/v1/deployments/${id}/stream`, {
+      token: t,
+      headers: { accept: "text/event-stream" },
+    });
+    const events = await readEvents(
+      res,
+      (e) =>
+        linesOf(e).length >= 200 || e.some((x) => x.data.type === "lagged"),
+    );
+    expect(events.some((e) => e.data.type === "lagged")).toBe(false);
+    expect(linesOf(events).map((l) => l.seq)).toEqual(
+      Array.from({ length: 200 }, (_, i) => i + 1),
+    );
+  });
+
+  it("prefers Last-Event-ID over the ?cursor= the stream was opened with", async () => {
+    const id = freshId();
+    const t = await token();
+    await push(
+      id,
+      t,
+      Array.from({ length: 10 }, (_, i) => ({ message: `m${i + 1}` })),
+    );
+    const all = await readEvents(
+      await api(`/v1/deployments/${id}/stream`, {
+        token: t,
+        headers: { accept: "text/event-stream" },
+      }),
+      (e) => linesOf(e).length >= 10,
+    );
+    const cursors = linesOf(all).map((l) => l.cursor);
+    const res = await api(`/v1/deployments/${id}/stream?cursor=${cursors[1]}`, {
+      token: t,
+      headers: {
+        accept: "text/event-stream",
+        "last-event-id": cursors[7] ?? "",
+      },
+    });
+    const events = await readEvents(res, (e) => linesOf(e).length >= 2);
+    expect(linesOf(events).map((l) => l.seq)).toEqual([9, 10]);
+  });
 });

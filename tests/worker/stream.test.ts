@@ -101,13 +101,10 @@ describe("live tail over WebSocket", () => {
     const t = await token();
     const viewer = await watch(id, t, "", { ack: false });
     const big = "x".repeat(8000);
-    // 8 MiB window: ~1,100 lines of 8,000 characters overflow it.
-    for (let b = 0; b < 12; b++) {
-      await push(
-        id,
-        t,
-        range(1, 100).map(() => ({ message: big })),
-      );
+    // vitest.config.ts: a 256 KiB window; 1,200 lines of 8,000 overflow it.
+    // Batches smaller than the window, so some lines arrive before it fills.
+    for (let b = 0; b < 120; b++) {
+      await push(id, t, range(1, 10).map(() => ({ message: big })));
     }
     const closed = await viewer.closed;
     expect(closed.code).toBe(4008);
@@ -121,5 +118,24 @@ describe("live tail over WebSocket", () => {
     const resumedSeqs = seqs(resumed.lines());
     expect(resumedSeqs[0]).toBe((delivered.at(-1)?.seq ?? 0) + 1);
     expect(resumedSeqs.at(-1)).toBe(1200);
+  });
+
+  it("waits for a slow but acknowledging viewer during a backlog", async () => {
+    // Regression: a viewer that acked late was lagged once the first ack
+    // left less than a whole message of room.
+    const id = freshId();
+    const t = await token();
+    const big = "y".repeat(8000);
+    for (let b = 0; b < 2; b++) {
+      await push(
+        id,
+        t,
+        range(1, 100).map(() => ({ message: big })),
+      );
+    }
+    const viewer = await watch(id, t, "", { ackDelayMs: 300 });
+    await viewer.until((v) => v.lines().length === 200, 20_000);
+    expect(viewer.messages.some((m) => m.type === "lagged")).toBe(false);
+    expect(seqs(viewer.lines())).toEqual(range(1, 200));
   });
 });

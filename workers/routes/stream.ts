@@ -29,7 +29,9 @@ streamRoutes.get("/:id/stream", async (c) => {
   headers.set(STREAM_HEADERS.tenant, t.tenant);
   headers.set(STREAM_HEADERS.deployment, t.deployment);
   if (websocket) headers.set("upgrade", "websocket");
-  const cursorText = c.req.query("cursor") || c.req.header("last-event-id");
+  // An EventSource reconnects to the same URL, so its Last-Event-ID is
+  // newer than the ?cursor= it was opened with.
+  const cursorText = c.req.header("last-event-id") || c.req.query("cursor");
   if (cursorText) {
     const cursor = readCursor(t.key, cursorText);
     headers.set(STREAM_HEADERS.after, String(cursor.seq));
