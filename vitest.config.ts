@@ -22,6 +22,7 @@ export default defineConfig({
                 CHUNK_LINES: "40",
                 HEARTBEAT_MS: "1000",
                 VIEWER_WINDOW_BYTES: "262144",
+                RELOAD_AFTER_MS: "1500",
                 INGEST_RATE_LINES_PER_SECOND: "2000",
                 INGEST_BURST_LINES: "30000",
               },

@@ -21,6 +21,11 @@ export interface DeploymentConfig {
   viewerWindowBytes: number;
   /** Logs are deleted this long after the deployment was created. */
   retentionMs: number;
+  /**
+   * Re-send lines to the Queue when ClickHouse loading made no progress
+   * for this long (lost or dead-lettered messages).
+   */
+  reloadAfterMs: number;
 }
 
 const DEFAULTS: Record<string, [key: keyof DeploymentConfig, value: number]> = {
@@ -32,6 +37,7 @@ const DEFAULTS: Record<string, [key: keyof DeploymentConfig, value: number]> = {
   HEARTBEAT_MS: ["heartbeatMs", 15_000],
   VIEWER_WINDOW_BYTES: ["viewerWindowBytes", 8 * 1024 * 1024],
   RETENTION_DAYS: ["retentionMs", 30],
+  RELOAD_AFTER_MS: ["reloadAfterMs", 120_000],
 };
 
 /** Reads the config from env vars, falling back to the defaults. */

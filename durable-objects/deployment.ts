@@ -155,7 +155,9 @@ export class Deployment extends DurableObject<DeploymentEnv> {
       state.loaded_pending ?? [],
       ranges,
     );
-    state.loaded_upto = Math.min(next.upto, state.last_seq);
+    const upto = Math.min(next.upto, state.last_seq);
+    if (upto > (state.loaded_upto ?? 0)) state.load_progress_at = Date.now();
+    state.loaded_upto = upto;
     state.loaded_pending = next.pending;
     this.store.saveState(state);
     return state.loaded_upto;
@@ -231,6 +233,7 @@ export class Deployment extends DurableObject<DeploymentEnv> {
     this.working = true;
     let retry = false;
     try {
+      this.maintenance.requeueStalled(state, now);
       await this.maintenance.flushOutbox(state);
       await this.maintenance.seal(state, now);
       this.maintenance.prune(state);

@@ -6,6 +6,7 @@
  */
 import { chunkKey, chunkPrefix, writeChunk } from "./chunks";
 import type { DeploymentConfig } from "./config";
+import { log } from "./log";
 import { sendLines } from "./outbox";
 import type { DeploymentState, Store } from "./storage";
 import type { DeploymentEnv } from "./types";
@@ -69,11 +70,33 @@ export class Maintenance {
     }
   }
 
-  /** Deletes lines that are sealed, enqueued and out of the hot tail. */
+  /**
+   * When lines were sent but ClickHouse loading stalled (a message lost,
+   * or dead-lettered after its retries), sends them again from the
+   * watermark. Loading is idempotent, so a slow consumer costs only
+   * duplicates that the table folds.
+   */
+  requeueStalled(state: DeploymentState, now: number): void {
+    const loaded = state.loaded_upto ?? 0;
+    if (loaded >= state.enqueued_upto) return;
+    const since = state.load_progress_at ?? state.created_at;
+    if (now - since < this.config.reloadAfterMs) return;
+    log("warn", "deployment.requeue", {
+      deployment: state.deployment,
+      from: loaded + 1,
+      to: state.enqueued_upto,
+    });
+    state.enqueued_upto = loaded;
+    state.load_progress_at = now;
+    this.store.saveState(state);
+  }
+
+  /** Deletes lines sealed, loaded into ClickHouse and out of the hot tail. */
   prune(state: DeploymentState): void {
     const upto = Math.min(
       state.sealed_upto,
       state.enqueued_upto,
+      state.loaded_upto ?? 0,
       state.last_seq - this.config.hotTailLines,
     );
     if (upto <= state.pruned_upto) return;
@@ -95,6 +118,11 @@ export function nextAlarm(
   const due = [state.created_at + config.retentionMs];
   if (when.retry) due.push(at + RETRY_MS);
   else if (state.enqueued_upto < state.last_seq) due.push(at);
+  if ((state.loaded_upto ?? 0) < state.enqueued_upto) {
+    due.push(
+      (state.load_progress_at ?? state.created_at) + config.reloadAfterMs,
+    );
+  }
   if (state.sealed_upto < state.last_seq) {
     due.push(
       state.status === "running" ? state.last_line_at + config.sealIdleMs : at,

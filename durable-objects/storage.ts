@@ -46,6 +46,8 @@ export interface DeploymentState {
   loaded_upto?: number;
   /** Ranges loaded above loaded_upto, waiting for the gap below. */
   loaded_pending?: Range[];
+  /** When loaded_upto last moved (or lines were last re-sent). */
+  load_progress_at?: number;
   /** Lines up to here are in sealed R2 chunks. */
   sealed_upto: number;
   /** Lines up to here were deleted from SQLite (served from R2). */

@@ -3,8 +3,10 @@ import {
   createMessageBatch,
   env,
   getQueueResult,
+  runInDurableObject,
 } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import type { Deployment } from "../../durable-objects/deployment";
 import type { LinesQueueMessage } from "../../schemas/queue";
 import worker from "../../workers/index";
 import { api, freshId, type Line, push, token } from "./helpers";
@@ -261,6 +263,45 @@ describe("history from ClickHouse", () => {
     await loaded(id, t, 6);
     const moved = await page(id, t, "direction=backward&limit=2");
     expect(moved.lines.map((l) => l.seq)).toEqual([6, 5]);
+  });
+
+  it("re-sends lines whose Queue messages were lost", async () => {
+    // Regression: after a crash lost in-flight Queue messages, history
+    // missed those lines forever (found by killing workerd mid-push).
+    const id = freshId();
+    const t = await token();
+    await push(id, t, [{ message: "a" }]);
+    await loaded(id, t, 1);
+    const stub = env.DEPLOYMENT.get(env.DEPLOYMENT.idFromName(`acme/${id}`));
+    await runInDurableObject(stub, async (o: Deployment) => {
+      const state = o.state;
+      if (!state) throw new Error("no state");
+      const now = Date.now();
+      const lost = [2, 3].map((seq) => ({
+        seq,
+        ts: now,
+        received_at: now,
+        step: "",
+        level: "info" as const,
+        stream: "stdout" as const,
+        message: `lost ${seq}`,
+        metadata: {},
+        redaction_state: "clean" as const,
+        partial: false,
+      }));
+      // Stored and counted as sent, but never reached the Queue.
+      o.store.insertLines(lost);
+      state.last_seq = 3;
+      state.enqueued_upto = 3;
+      o.store.saveState(state);
+      await o.wake();
+    });
+    expect((await page(id, t, "limit=10")).lines.map((l) => l.seq)).toEqual([
+      1,
+    ]);
+    await loaded(id, t, 3); // vitest.config.ts: RELOAD_AFTER_MS=1500
+    const lines = (await page(id, t, "limit=10")).lines;
+    expect(lines.map((l) => l.message)).toEqual(["a", "lost 2", "lost 3"]);
   });
 
   it("compresses pages when the client accepts gzip", async () => {

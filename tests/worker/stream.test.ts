@@ -104,7 +104,11 @@ describe("live tail over WebSocket", () => {
     // vitest.config.ts: a 256 KiB window; 1,200 lines of 8,000 overflow it.
     // Batches smaller than the window, so some lines arrive before it fills.
     for (let b = 0; b < 120; b++) {
-      await push(id, t, range(1, 10).map(() => ({ message: big })));
+      await push(
+        id,
+        t,
+        range(1, 10).map(() => ({ message: big })),
+      );
     }
     const closed = await viewer.closed;
     expect(closed.code).toBe(4008);
