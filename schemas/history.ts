@@ -6,6 +6,9 @@ import { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, MAX_STEP_LENGTH } from "./limits";
 import type { WireLine } from "./line";
 import { levelSchema } from "./line";
 
+/** A decimal integer as query text: no `1e3`, `0x10` or blanks. */
+const digits = z.string().regex(/^\d{1,16}$/, "must be a decimal integer");
+
 export const historyQuerySchema = z.object({
   cursor: z.string().optional(),
   /**
@@ -20,11 +23,9 @@ export const historyQuerySchema = z.object({
     .optional(),
   /** A cursor, an ISO 8601 time or epoch milliseconds. */
   till: z.string().optional(),
-  limit: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .max(MAX_PAGE_LIMIT)
+  limit: digits
+    .pipe(z.coerce.number())
+    .pipe(z.number().int().min(1).max(MAX_PAGE_LIMIT))
     .default(DEFAULT_PAGE_LIMIT),
   /** One level or a comma-separated list. */
   level: z

@@ -13,9 +13,15 @@ import {
 import { levelSchema, metadataSchema, stepSchema, streamSchema } from "./line";
 
 /** A line's time: ISO 8601 text or epoch milliseconds. */
+const epochMs = z.number().int().min(0).max(253402300799999);
+
+/** A line's time, ISO 8601 or epoch milliseconds, 1970 to 9999. */
 export const timestampSchema = z.union([
-  z.iso.datetime({ offset: true }).transform((s) => Date.parse(s)),
-  z.number().int().min(0).max(253402300799999),
+  z.iso
+    .datetime({ offset: true })
+    .transform((s) => Date.parse(s))
+    .pipe(epochMs),
+  epochMs,
 ]);
 
 /** One line as an agent sends it, in JSON or NDJSON bodies. */

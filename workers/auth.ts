@@ -24,7 +24,7 @@ export function authenticate(): MiddlewareHandler<AppEnv> {
     if (!token) {
       throw new ApiError(
         "token_missing",
-        "send `Authorization: Bearer <token>` (or ?access_token= on streams)",
+        "send `Authorization: Bearer <token>` (or ?access_token= on GET requests)",
       );
     }
     c.set("claims", await verify(token, c.env.JWT_SECRET, c.env.JWT_AUDIENCE));

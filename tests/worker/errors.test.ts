@@ -400,3 +400,60 @@ describe("audit", () => {
     });
   });
 });
+
+describe("strict parameters (regressions from a break-it run)", () => {
+  it("refuses times before 1970 in ISO form as in epoch form", async () => {
+    const body = JSON.stringify({
+      lines: [{ message: "a", ts: "0000-01-01T00:00:00Z" }],
+    });
+    await expectError(
+      await post(freshId(), await token(), body),
+      400,
+      "invalid_field",
+      "lines.0.ts",
+    );
+  });
+
+  it("takes only decimal integers for limit, from_seq and tail", async () => {
+    const id = freshId();
+    const t = await token();
+    await push(id, t, [{ message: "x" }]);
+    for (const q of [
+      "limit=1e3",
+      "limit=0x10",
+      "limit=%20%205",
+      "from_seq=1.5",
+    ]) {
+      const res = await api(`/v1/deployments/${id}/logs?${q}`, { token: t });
+      expect([q, res.status]).toEqual([q, 400]);
+    }
+    for (const q of ["tail=1e3", "tail=", "tail=0x10"]) {
+      const res = await api(`/v1/deployments/${id}/stream?${q}`, {
+        token: t,
+        headers: { accept: "text/event-stream" },
+      });
+      await expectError(res, 400, "invalid_field", "tail");
+    }
+  });
+
+  it("refuses ?cursor= with ?tail=, but lets Last-Event-ID override ?tail=", async () => {
+    const id = freshId();
+    const t = await token();
+    const a = await push(id, t, [
+      { message: "1" },
+      { message: "2" },
+      { message: "3" },
+    ]);
+    const both = await api(
+      `/v1/deployments/${id}/stream?tail=1&cursor=${a.cursor}`,
+      { token: t, headers: { accept: "text/event-stream" } },
+    );
+    await expectError(both, 400, "invalid_field", "tail");
+    const reconnect = await api(`/v1/deployments/${id}/stream?tail=1`, {
+      token: t,
+      headers: { accept: "text/event-stream", "last-event-id": a.cursor },
+    });
+    expect(reconnect.status).toBe(200);
+    await reconnect.body?.cancel();
+  });
+});

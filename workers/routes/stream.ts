@@ -37,9 +37,21 @@ streamRoutes.get("/:id/stream", async (c) => {
     headers.set(STREAM_HEADERS.after, String(cursor.seq));
     headers.set(STREAM_HEADERS.epoch, String(cursor.epoch));
     headers.set(STREAM_HEADERS.cursor, cursorText);
-  } else if (c.req.query("tail") !== undefined) {
-    const tail = Number(c.req.query("tail"));
-    if (!Number.isInteger(tail) || tail < 0 || tail > MAX_TAIL_LINES) {
+  }
+  // A reconnecting EventSource repeats ?tail=; its Last-Event-ID wins.
+  const tailText = c.req.header("last-event-id")
+    ? undefined
+    : c.req.query("tail");
+  if (tailText !== undefined && cursorText) {
+    throw new ApiError(
+      "invalid_field",
+      "pass cursor or tail, not both",
+      "tail",
+    );
+  }
+  if (tailText !== undefined) {
+    const tail = /^\d{1,6}$/.test(tailText) ? Number(tailText) : -1;
+    if (tail < 0 || tail > MAX_TAIL_LINES) {
       throw new ApiError(
         "invalid_field",
         `tail must be an integer from 0 to ${MAX_TAIL_LINES}`,
