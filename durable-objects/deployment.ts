@@ -6,6 +6,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { encodeCursor, logKey } from "../schemas/cursor";
+import type { IngestAnswer } from "../schemas/ingest";
 import { MAX_SECRETS_PER_DEPLOYMENT } from "../schemas/limits";
 import type { StoredLine } from "../schemas/line";
 import type { EndMessage } from "../schemas/stream";
@@ -76,8 +77,7 @@ export class Deployment extends DurableObject<DeploymentEnv> {
     const state = this.ensure(call);
     if (call.idempotencyKey) {
       const earlier = this.store.getBatch(call.idempotencyKey);
-      if (earlier)
-        return { ok: true, answer: { ...JSON.parse(earlier), replayed: true } };
+      if (earlier) return replay(earlier, call.fingerprint);
     }
     if (state.status !== "running") {
       return fail("deployment_completed", `deployment already ${state.status}`);
@@ -109,7 +109,8 @@ export class Deployment extends DurableObject<DeploymentEnv> {
       state.redactor = this.redactor.state();
       this.store.saveState(state);
       if (call.idempotencyKey) {
-        this.store.putBatch(call.idempotencyKey, JSON.stringify(answer));
+        const record = { answer, fingerprint: call.fingerprint };
+        this.store.putBatch(call.idempotencyKey, JSON.stringify(record));
       }
     });
     this.fanout.publish(stored);
@@ -410,4 +411,23 @@ export class Deployment extends DurableObject<DeploymentEnv> {
     this.chunkCache = null;
     log("info", "deployment.purged", { deployment: state.deployment });
   }
+}
+
+/** The answer to a retried batch, unless its key came with new data. */
+function replay(record: string, fingerprint?: string): IngestResult {
+  const earlier = JSON.parse(record) as {
+    answer: IngestAnswer;
+    fingerprint?: string;
+  };
+  if (
+    fingerprint &&
+    earlier.fingerprint &&
+    fingerprint !== earlier.fingerprint
+  ) {
+    return fail(
+      "idempotency_conflict",
+      "this Idempotency-Key (or batch) was used before with other lines",
+    );
+  }
+  return { ok: true, answer: { ...earlier.answer, replayed: true } };
 }

@@ -35,6 +35,8 @@ export interface NormalizedLine {
 export interface IngestCall extends LogRef {
   /** `batch:<agent>:<seq>` or `key:<Idempotency-Key>`. */
   idempotencyKey?: string;
+  /** Digest of the lines and secrets, to catch a key reused for new data. */
+  fingerprint?: string;
   lines: NormalizedLine[];
   secrets: string[];
 }

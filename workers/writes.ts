@@ -41,6 +41,7 @@ export async function ingestBatch(
     tenant: t.tenant,
     deployment: t.deployment,
     idempotencyKey: key,
+    fingerprint: key ? await fingerprint(body) : undefined,
     lines: body.lines,
     secrets: body.secrets,
   });
@@ -81,6 +82,16 @@ export async function registerSecrets(
   });
   if (!result.ok) throw failure(result);
   return result.count;
+}
+
+/** SHA-256 of what a batch carries, to compare retries with. */
+async function fingerprint(body: ParsedIngest): Promise<string> {
+  const text = JSON.stringify([body.lines, body.secrets]);
+  const hash = await crypto.subtle.digest(
+    "SHA-256",
+    new TextEncoder().encode(text),
+  );
+  return btoa(String.fromCharCode(...new Uint8Array(hash)));
 }
 
 /** The ApiError for a refusal from the Deployment object. */

@@ -70,27 +70,25 @@ describe.each(transports)("ingest over %s", (_, transport) => {
     const t = await token();
     const headers = { authorization: `Bearer ${t}` };
     const base = Date.parse("2026-05-01T10:00:00Z");
-    const first = await client.pushLogs(
-      {
-        deploymentId: id,
-        batch: { agent: "agent-1", seq: 1n },
-        lines: [
-          {
-            message: "\u001b[32mhello\u001b[0m\r",
-            step: "build",
-            ts: timestampFromMs(base),
-          },
-          {
-            message: "oops",
-            level: Level.ERROR,
-            stream: Stream.STDERR,
-            metadata: { file: "a.ts" },
-          },
-          { message: "token ghp_fK8UXjzPM1Lzf356hwgGym4JAfnHARDcoded" },
-        ],
-      },
-      { headers },
-    );
+    const request = {
+      deploymentId: id,
+      batch: { agent: "agent-1", seq: 1n },
+      lines: [
+        {
+          message: "\u001b[32mhello\u001b[0m\r",
+          step: "build",
+          ts: timestampFromMs(base),
+        },
+        {
+          message: "oops",
+          level: Level.ERROR,
+          stream: Stream.STDERR,
+          metadata: { file: "a.ts" },
+        },
+        { message: "token ghp_fK8UXjzPM1Lzf356hwgGym4JAfnHARDcoded" },
+      ],
+    };
+    const first = await client.pushLogs(request, { headers });
     expect([
       first.firstSeq,
       first.lastSeq,
@@ -98,13 +96,19 @@ describe.each(transports)("ingest over %s", (_, transport) => {
       first.replayed,
     ]).toEqual([1n, 3n, 3, false]);
 
-    const again = await client.pushLogs(
-      {
-        deploymentId: id,
-        batch: { agent: "agent-1", seq: 1n },
-        lines: [{ message: "x" }],
-      },
-      { headers },
+    const again = await client.pushLogs(request, { headers });
+    const reused = await connectError(
+      client.pushLogs(
+        {
+          deploymentId: id,
+          batch: { agent: "agent-1", seq: 1n },
+          lines: [{ message: "x" }],
+        },
+        { headers },
+      ),
+    );
+    expect(reused.metadata.get("edgetail-error-code")).toBe(
+      "idempotency_conflict",
     );
     expect([again.lastSeq, again.cursor, again.replayed]).toEqual([
       3n,

@@ -83,4 +83,24 @@ describe("ingest", () => {
       );
     }
   });
+
+  it("answers 409 idempotency_conflict when a key comes back with other lines", async () => {
+    // Regression: the new lines were dropped silently with a replayed answer.
+    const id = freshId();
+    const t = await token();
+    const send = (body: string) =>
+      api(`/v1/deployments/${id}/logs`, {
+        method: "POST",
+        token: t,
+        headers: { "content-type": "text/plain", "idempotency-key": "k-2" },
+        body,
+      });
+    expect((await send("a\n")).status).toBe(201);
+    expect((await send("a\n")).status).toBe(200);
+    const conflict = await send("b\n");
+    expect(conflict.status).toBe(409);
+    expect(
+      (await conflict.json<{ error: { code: string } }>()).error.code,
+    ).toBe("idempotency_conflict");
+  });
 });
