@@ -76,6 +76,27 @@ v1.get("/:id", async (c) => {
   }
   return c.json(info);
 });
+// A known path with a method it does not take: 405 with Allow.
+const METHODS: Record<string, string> = {
+  "/:id/logs": "GET, POST",
+  "/:id/complete": "POST",
+  "/:id/secrets": "POST",
+  "/:id/stream": "GET",
+  "/:id/export": "GET",
+  "/:id": "GET",
+};
+for (const [path, allow] of Object.entries(METHODS)) {
+  v1.all(path, () => {
+    throw new ApiError(
+      "method_not_allowed",
+      `this path takes ${allow}`,
+      undefined,
+      {
+        allow,
+      },
+    );
+  });
+}
 app.route("/v1/deployments", v1);
 app.all(`${CONNECT_PREFIX}*`, (c) => serveConnect(c.req.raw, c.env));
 

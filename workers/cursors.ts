@@ -11,6 +11,7 @@ export function readCursor(
   text: string,
   epoch?: number,
   field = "cursor",
+  lastSeq?: number,
 ): Cursor {
   let cursor: Cursor;
   try {
@@ -20,6 +21,9 @@ export function readCursor(
       throw new ApiError("invalid_cursor", err.message, field);
     }
     throw err;
+  }
+  if (lastSeq !== undefined && cursor.seq > lastSeq) {
+    throw new ApiError("invalid_cursor", "cursor is ahead of the log", field);
   }
   if (epoch !== undefined && cursor.epoch !== epoch) {
     throw new ApiError(

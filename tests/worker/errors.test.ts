@@ -1,4 +1,5 @@
 import { describe, expect, it, vi } from "vitest";
+import { encodeCursor, logKey } from "../../schemas/cursor";
 import { MAX_BODY_BYTES, MAX_LINES_PER_BATCH } from "../../schemas/limits";
 import { api, freshId, push, token } from "./helpers";
 
@@ -455,5 +456,48 @@ describe("strict parameters (regressions from a break-it run)", () => {
     });
     expect(reconnect.status).toBe(200);
     await reconnect.body?.cancel();
+  });
+});
+
+describe("methods and positions", () => {
+  it("answers 405 method_not_allowed with Allow for a wrong method", async () => {
+    const t = await token();
+    const res = await api(`/v1/deployments/${freshId()}/complete`, {
+      token: t,
+    });
+    await expectError(res, 405, "method_not_allowed");
+    expect(res.headers.get("allow")).toBe("POST");
+    const put = await api(`/v1/deployments/${freshId()}/logs`, {
+      method: "PUT",
+      token: t,
+    });
+    expect(put.headers.get("allow")).toBe("GET, POST");
+  });
+
+  it("answers 400 invalid_cursor for a cursor ahead of the log everywhere", async () => {
+    const id = freshId();
+    const t = await token();
+    await push(id, t, [{ message: "a" }, { message: "b" }]);
+    const info = await (await api(`/v1/deployments/${id}`, { token: t })).json<{
+      epoch: number;
+    }>();
+    const ahead = encodeCursor(logKey("acme", id), {
+      epoch: info.epoch,
+      seq: 99,
+      ts: 0,
+    });
+    for (const path of [`logs?cursor=${ahead}`, `export?cursor=${ahead}`]) {
+      await expectError(
+        await api(`/v1/deployments/${id}/${path}`, { token: t }),
+        400,
+        "invalid_cursor",
+        "cursor",
+      );
+    }
+    const ws = await api(`/v1/deployments/${id}/stream?cursor=${ahead}`, {
+      token: t,
+      headers: { accept: "text/event-stream" },
+    });
+    await expectError(ws, 400, "invalid_cursor", "cursor");
   });
 });

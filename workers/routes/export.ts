@@ -36,7 +36,9 @@ exportRoutes.get("/:id/export", async (c) => {
       "id",
     );
   }
-  let after = cursor ? readCursor(t.key, cursor, info.epoch).seq : 0;
+  let after = cursor
+    ? readCursor(t.key, cursor, info.epoch, "cursor", info.last_seq).seq
+    : 0;
   const upto = till
     ? readCursor(t.key, till, info.epoch, "till").seq
     : info.last_seq;

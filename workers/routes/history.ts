@@ -35,7 +35,9 @@ historyRoutes.get("/:id/logs", async (c) => {
       "from_seq",
     );
   }
-  let from = q.cursor ? readCursor(t.key, q.cursor, info.epoch).seq : undefined;
+  let from = q.cursor
+    ? readCursor(t.key, q.cursor, info.epoch, "cursor", info.last_seq).seq
+    : undefined;
   if (q.from_seq !== undefined) {
     // Exclusive bounds in the query: start just before (or after) from_seq.
     from = q.direction === "forward" ? q.from_seq - 1 : q.from_seq + 1;
