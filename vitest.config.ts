@@ -1,10 +1,16 @@
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
 
-/** Where the worker tests' ClickHouse dev server listens (globalSetup). */
+/**
+ * Where the worker tests' ClickHouse dev server listens. The globalSetup
+ * (same process) reads it back from the environment. A random high port
+ * lets two test runs share a machine.
+ */
 const clickhousePort = Number(
-  process.env.EDGETAIL_TEST_CLICKHOUSE_PORT ?? 18123,
+  process.env.EDGETAIL_TEST_CLICKHOUSE_PORT ??
+    20_000 + Math.floor(Math.random() * 20_000),
 );
+process.env.EDGETAIL_TEST_CLICKHOUSE_PORT = String(clickhousePort);
 
 export default defineConfig({
   test: {

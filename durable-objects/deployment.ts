@@ -106,6 +106,7 @@ export class Deployment extends DurableObject<DeploymentEnv> {
       state.last_seq = last.seq;
       state.last_ts = last.ts;
       state.last_line_at = now;
+      state.last_partial = last.partial;
       state.redactor = this.redactor.state();
       this.store.saveState(state);
       if (call.idempotencyKey) {

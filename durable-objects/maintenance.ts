@@ -4,6 +4,8 @@
  * tail, and deciding when the alarm runs next. Every step reads its
  * progress from the state row, so a crash repeats work, never loses it.
  */
+
+import type { QueuedLine } from "../schemas/queue";
 import { chunkKey, chunkPrefix, writeChunk } from "./chunks";
 import type { DeploymentConfig } from "./config";
 import { log } from "./log";
@@ -32,11 +34,20 @@ export class Maintenance {
       deployment_id: state.deployment,
       epoch: state.epoch,
     };
-    while (state.enqueued_upto < state.last_seq) {
-      const lines = this.store.readLines(state.enqueued_upto, OUTBOX_BATCH);
+    while (state.enqueued_upto < sendableUpto(state)) {
+      // One line more than sent, to give a partial line its overlap.
+      const read = this.store.readLines(state.enqueued_upto, OUTBOX_BATCH + 1);
+      const lines = read
+        .slice(0, OUTBOX_BATCH)
+        .filter((l) => l.seq <= sendableUpto(state));
       const last = lines.at(-1);
       if (!last) break;
-      await sendLines(this.env.LOG_QUEUE, envelope, lines);
+      const queued = lines.map((line, i): QueuedLine => {
+        const next = read[i + 1];
+        if (!line.partial || !next) return line;
+        return { ...line, search_overlap: overlap(next.message) };
+      });
+      await sendLines(this.env.LOG_QUEUE, envelope, queued);
       state.enqueued_upto = last.seq;
       this.store.saveState(state);
     }
@@ -108,6 +119,32 @@ export class Maintenance {
   }
 }
 
+/** Longest query `q` takes, so the overlap covers any match. */
+const OVERLAP_CHARS = 256;
+
+/** The first characters of a line, whole code points only. */
+function overlap(message: string): string {
+  return Array.from(message.slice(0, OVERLAP_CHARS * 2))
+    .slice(0, OVERLAP_CHARS - 1)
+    .join("");
+}
+
+/** How long a trailing partial line waits for its continuation. */
+const PARTIAL_HOLD_MS = 2_000;
+
+/**
+ * The last seq the outbox may send: a trailing partial line waits a
+ * moment for its continuation (to carry its search overlap) while the
+ * stream runs; a progress bar that never ends its line goes anyway.
+ */
+function sendableUpto(state: DeploymentState, now = Date.now()): number {
+  const hold =
+    state.last_partial &&
+    state.status === "running" &&
+    now - state.last_line_at < PARTIAL_HOLD_MS;
+  return hold ? state.last_seq - 1 : state.last_seq;
+}
+
 /** When the alarm must run next, in epoch milliseconds. */
 export function nextAlarm(
   state: DeploymentState,
@@ -117,7 +154,10 @@ export function nextAlarm(
   const at = Date.now();
   const due = [state.created_at + config.retentionMs];
   if (when.retry) due.push(at + RETRY_MS);
-  else if (state.enqueued_upto < state.last_seq) due.push(at);
+  else if (state.enqueued_upto < sendableUpto(state, at)) due.push(at);
+  else if (state.enqueued_upto < state.last_seq) {
+    due.push(state.last_line_at + PARTIAL_HOLD_MS);
+  }
   if ((state.loaded_upto ?? 0) < state.enqueued_upto) {
     due.push(
       (state.load_progress_at ?? state.created_at) + config.reloadAfterMs,

@@ -3,8 +3,7 @@
  * 128 KB per message and 256 KB or 100 messages per sendBatch, so a large
  * ingest batch becomes several messages and several sends.
  */
-import type { StoredLine } from "../schemas/line";
-import type { LinesQueueMessage } from "../schemas/queue";
+import type { LinesQueueMessage, QueuedLine } from "../schemas/queue";
 
 /** Leaves room for the envelope and JSON escaping differences. */
 const MESSAGE_BYTES = 96 * 1024;
@@ -19,7 +18,7 @@ type Envelope = Omit<LinesQueueMessage, "lines">;
 export async function sendLines(
   queue: Queue<LinesQueueMessage>,
   envelope: Envelope,
-  lines: StoredLine[],
+  lines: QueuedLine[],
 ): Promise<void> {
   const messages = pack(envelope, lines);
   let batch: MessageSendRequest<LinesQueueMessage>[] = [];
@@ -38,10 +37,10 @@ export async function sendLines(
 
 function pack(
   envelope: Envelope,
-  lines: StoredLine[],
+  lines: QueuedLine[],
 ): { body: LinesQueueMessage; bytes: number }[] {
   const out: { body: LinesQueueMessage; bytes: number }[] = [];
-  let current: StoredLine[] = [];
+  let current: QueuedLine[] = [];
   let bytes = 512;
   for (const line of lines) {
     const size = utf8.encode(JSON.stringify(line)).byteLength;

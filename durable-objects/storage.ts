@@ -40,6 +40,8 @@ export interface DeploymentState {
   last_seq: number;
   last_ts: number;
   last_line_at: number;
+  /** The last line is partial: it waits for its continuation to be sent. */
+  last_partial?: boolean;
   /** Lines up to here were sent to the Queue. */
   enqueued_upto: number;
   /** Lines up to here are all in ClickHouse (see watermark.ts). */

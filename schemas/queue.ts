@@ -8,5 +8,13 @@ export interface LinesQueueMessage {
   tenant: string;
   deployment_id: string;
   epoch: number;
-  lines: StoredLine[];
+  lines: QueuedLine[];
+}
+
+/**
+ * A stored line plus, when it continues in the next line (`partial`), the
+ * start of that next line, so search finds text across the seam.
+ */
+export interface QueuedLine extends StoredLine {
+  search_overlap?: string;
 }

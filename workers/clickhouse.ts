@@ -52,6 +52,7 @@ export async function insertLines(
       metadata: JSON.stringify(l.metadata),
       redaction_state: l.redaction_state,
       partial: l.partial,
+      search_overlap: l.search_overlap ?? "",
     })),
   );
   if (rows.length === 0) return 0;

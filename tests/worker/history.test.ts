@@ -101,6 +101,22 @@ describe("history from ClickHouse", () => {
     expect(await seqs("q=0%25")).toEqual([5]);
   });
 
+  it("finds text across the seam of a split line and past charset escapes", async () => {
+    // Regressions: a match straddling the 8 KiB split was not found, and
+    // `ESC ( B` (tput sgr0) stayed in the searched text.
+    const id = freshId();
+    const t = await token();
+    await push(id, t, [
+      { message: `${"a".repeat(8190)}NEEDLE-ACROSS${"b".repeat(100)}` },
+      { message: "four sgr0\u001b(B\u001b[mtext end" },
+    ]);
+    await loaded(id, t, 3);
+    const seqs = async (q: string) =>
+      (await page(id, t, `q=${encodeURIComponent(q)}`)).lines.map((l) => l.seq);
+    expect(await seqs("needle-across")).toEqual([1]);
+    expect(await seqs("sgr0text")).toEqual([3]);
+  });
+
   it("bounds a page with till, by cursor and by time", async () => {
     const id = freshId();
     const t = await token();
