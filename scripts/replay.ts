@@ -190,9 +190,28 @@ function watchCommands(api: string, id: string, token: string): string {
   ].join("\n");
 }
 
+const USAGE = `usage: npm run replay -- <file|-> [options]
+
+Pushes a log file (or stdin) through the ingest API as text/plain
+batches that end on line ends, at a chosen pace, and prints the URLs to
+watch it.
+
+  --deployment D          deployment id (default: the file name and a time)
+  --url URL               API (default http://127.0.0.1:$PORT or :8787)
+  --token T               token (default: minted from .dev.vars)
+  --tenant T              tenant of a minted token (default dev)
+  --lines-per-second N    pace
+  --batch-lines N         lines per request, with --interval-ms M between
+  --interval-ms M
+  --step S                step of every line
+  --complete STATUS       then complete: success, failed or canceled
+  --help                  this text
+`;
+
 async function main(): Promise<void> {
   const { values, positionals } = parseArgs({
     options: {
+      help: { type: "boolean", default: false },
       deployment: { type: "string" },
       url: {
         type: "string",
@@ -209,6 +228,10 @@ async function main(): Promise<void> {
     allowPositionals: true,
     strict: true,
   });
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
   const file = positionals[0];
   if (!file || positionals.length > 1) {
     throw new CliError("give one file to replay, or - for stdin", 2);

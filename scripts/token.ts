@@ -19,7 +19,7 @@ import { MissingSecretError, readJwtSecret } from "./dev-vars.ts";
 export const AUDIENCE = "edgetail";
 
 /** Default token lifetime in seconds: long enough to watch a replay. */
-export const DEFAULT_TTL_SECONDS = 3600;
+export const DEFAULT_TTL_SECONDS = 600;
 
 /** What a token grants. */
 export interface TokenOptions {
@@ -93,9 +93,23 @@ function parseDeployments(values: string[]): string[] | "*" {
   return [...new Set(values)];
 }
 
+const USAGE = `usage: npm run token -- [options]
+
+Prints a signed access token (HS256, key from JWT_SECRET or .dev.vars),
+alone on stdout.
+
+  --tenant T          tenant (default dev)
+  --deployment D      a deployment the token grants; repeat, or * for all
+                      (default *)
+  --scope S           logs:write,logs:read or one of them (default both)
+  --ttl SECONDS       lifetime (default ${DEFAULT_TTL_SECONDS})
+  --help              this text
+`;
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
+      help: { type: "boolean", default: false },
       tenant: { type: "string", default: "dev" },
       deployment: { type: "string", multiple: true, default: [] },
       scope: { type: "string", default: SCOPES.join(",") },
@@ -104,6 +118,10 @@ async function main(): Promise<void> {
     strict: true,
     allowPositionals: false,
   });
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
   if (!ID_PATTERN.test(values.tenant)) {
     throw new CliError(`--tenant "${values.tenant}" is not a valid id`, 2);
   }

@@ -182,3 +182,15 @@ describe("replay batching", () => {
     ]);
   });
 });
+
+describe("script help", () => {
+  it("prints usage for --help and exits 0", async () => {
+    const { execFile } = await import("node:child_process");
+    const { promisify } = await import("node:util");
+    const run = promisify(execFile);
+    for (const script of ["scripts/token.ts", "scripts/replay.ts"]) {
+      const { stdout } = await run("node_modules/.bin/tsx", [script, "--help"]);
+      expect(stdout).toMatch(/^usage: npm run (token|replay) --/);
+    }
+  });
+});
