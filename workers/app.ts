@@ -7,7 +7,7 @@ import { Hono } from "hono";
 import { log } from "../durable-objects/log";
 import { authenticate } from "./auth";
 import { CONNECT_PREFIX, serveConnect } from "./connect";
-import { target } from "./deployments";
+import { describeLog, target } from "./deployments";
 import type { AppEnv } from "./env";
 import { ApiError, errorResponse } from "./errors";
 import { exportRoutes } from "./routes/export";
@@ -66,14 +66,7 @@ v1.route("/", streamRoutes);
 v1.route("/", exportRoutes);
 v1.get("/:id", async (c) => {
   const t = target(c, "logs:read");
-  const info = await t.stub.describe();
-  if (!info) {
-    throw new ApiError(
-      "deployment_not_found",
-      `no log for ${t.deployment}`,
-      "id",
-    );
-  }
+  const info = await describeLog(t);
   return c.json(info);
 });
 // A known path with a method it does not take: 405 with Allow.

@@ -5,6 +5,7 @@
  */
 import type { Context } from "hono";
 import type { Deployment } from "../durable-objects/deployment";
+import type { Description } from "../durable-objects/types";
 import type { Claims, Scope } from "../schemas/auth";
 import { logKey } from "../schemas/cursor";
 import { ID_PATTERN } from "../schemas/limits";
@@ -49,4 +50,17 @@ export function targetFor(
 /** The target of a `/v1/deployments/:id/...` route. */
 export function target(c: Context<AppEnv>, scope: Scope): Target {
   return targetFor(c.env, c.get("claims"), c.req.param("id") ?? "", scope);
+}
+
+/** Where the log stands; 404 if nobody wrote, watched or completed it. */
+export async function describeLog(t: Target): Promise<Description> {
+  const info = await t.stub.describe();
+  if (!info) {
+    throw new ApiError(
+      "deployment_not_found",
+      `no log for ${t.deployment}`,
+      "id",
+    );
+  }
+  return info;
 }

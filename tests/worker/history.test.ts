@@ -7,6 +7,7 @@ import {
 } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { Deployment } from "../../durable-objects/deployment";
+import type { StoredLine } from "../../schemas/line";
 import type { LinesQueueMessage } from "../../schemas/queue";
 import worker from "../../workers/index";
 import { api, freshId, type Line, push, token } from "./helpers";
@@ -31,6 +32,22 @@ async function loaded(id: string, t: string, count: number): Promise<void> {
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`ClickHouse never got ${count} lines of ${id}`);
+}
+
+/** A stored line as the Deployment object would have made it. */
+function stored(seq: number, message: string, ts = Date.now()): StoredLine {
+  return {
+    seq,
+    ts,
+    received_at: Date.now(),
+    step: "",
+    level: "info",
+    stream: "stdout",
+    message,
+    metadata: {},
+    redaction_state: "clean",
+    partial: false,
+  };
 }
 
 async function walk(id: string, t: string, query: string): Promise<number[]> {
@@ -181,18 +198,9 @@ describe("history from ClickHouse", () => {
       tenant: "acme",
       deployment_id: id,
       epoch: info.epoch,
-      lines: (await page(id, t, "limit=10")).lines.map((l) => ({
-        seq: l.seq,
-        ts: Date.parse(l.ts),
-        received_at: now,
-        step: l.step,
-        level: "info",
-        stream: "stdout",
-        message: l.message,
-        metadata: {},
-        redaction_state: "clean",
-        partial: false,
-      })),
+      lines: (await page(id, t, "limit=10")).lines.map((l) =>
+        stored(l.seq, l.message, Date.parse(l.ts)),
+      ),
     };
     for (let i = 0; i < 2; i++) {
       const batch = createMessageBatch<LinesQueueMessage>("edgetail-lines", [
@@ -220,18 +228,7 @@ describe("history from ClickHouse", () => {
     expect(info.loaded_upto).toBe(2);
     // Rows for seqs 4 and 5 reach ClickHouse while seq 3 does not exist.
     const now = Date.now();
-    const line = (seq: number) => ({
-      seq,
-      ts: now,
-      received_at: now,
-      step: "",
-      level: "info" as const,
-      stream: "stdout" as const,
-      message: `late ${seq}`,
-      metadata: {},
-      redaction_state: "clean" as const,
-      partial: false,
-    });
+    const line = (seq: number) => stored(seq, `late ${seq}`);
     const batch = createMessageBatch<LinesQueueMessage>("edgetail-lines", [
       {
         id: "gap",
@@ -293,18 +290,7 @@ describe("history from ClickHouse", () => {
       const state = o.state;
       if (!state) throw new Error("no state");
       const now = Date.now();
-      const lost = [2, 3].map((seq) => ({
-        seq,
-        ts: now,
-        received_at: now,
-        step: "",
-        level: "info" as const,
-        stream: "stdout" as const,
-        message: `lost ${seq}`,
-        metadata: {},
-        redaction_state: "clean" as const,
-        partial: false,
-      }));
+      const lost = [2, 3].map((seq) => stored(seq, `lost ${seq}`));
       // Stored and counted as sent, but never reached the Queue.
       o.store.insertLines(lost);
       state.last_seq = 3;

@@ -8,9 +8,9 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { toWireLine } from "../../schemas/wire";
 import { readCursor } from "../cursors";
-import { target } from "../deployments";
+import { describeLog, target } from "../deployments";
 import type { AppEnv } from "../env";
-import { ApiError, fromZod } from "../errors";
+import { fromZod } from "../errors";
 
 const READ_LINES = 5_000;
 
@@ -28,14 +28,7 @@ exportRoutes.get("/:id/export", async (c) => {
   if (!query.success) throw fromZod(query.error);
   const { format, cursor, till } = query.data;
 
-  const info = await t.stub.describe();
-  if (!info) {
-    throw new ApiError(
-      "deployment_not_found",
-      `no log for ${t.deployment}`,
-      "id",
-    );
-  }
+  const info = await describeLog(t);
   let after = cursor
     ? readCursor(t.key, cursor, info.epoch, "cursor", info.last_seq).seq
     : 0;

@@ -8,7 +8,7 @@ import type { StoredLine } from "../../schemas/line";
 import { toWireLine } from "../../schemas/wire";
 import { clickhouse, type PageQuery, queryPage } from "../clickhouse";
 import { readCursor, readTill } from "../cursors";
-import { target } from "../deployments";
+import { describeLog, target } from "../deployments";
 import type { AppEnv, Env } from "../env";
 import { ApiError, fromZod } from "../errors";
 
@@ -20,14 +20,7 @@ historyRoutes.get("/:id/logs", async (c) => {
   if (!query.success) throw fromZod(query.error);
   const q = query.data;
 
-  const info = await t.stub.describe();
-  if (!info) {
-    throw new ApiError(
-      "deployment_not_found",
-      `no log for ${t.deployment}`,
-      "id",
-    );
-  }
+  const info = await describeLog(t);
   if (q.cursor && q.from_seq !== undefined) {
     throw new ApiError(
       "invalid_field",
