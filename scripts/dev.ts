@@ -76,7 +76,8 @@ function banner(stack: Stack, secretCreated: boolean): string {
     "",
     "  Token   npm run -s token -- --tenant dev --deployment my-deploy",
     `  Replay  npm run replay -- ${corpus}`,
-    "          (prints curl/WebSocket commands to watch the stream)",
+    "          (prints the viewer link and curl/WebSocket commands)",
+    `  Viewer  ${stack.url}/d/<deployment>#token=<token>`,
     "  Stop    Ctrl-C",
     "",
   ];

@@ -182,6 +182,7 @@ function watchCommands(api: string, id: string, token: string): string {
   const auth = `-H 'Authorization: Bearer ${token}'`;
   return [
     `deployment ${id}; watch it with:`,
+    `  browser    ${api}/d/${id}#token=${token}`,
     `  WebSocket  ${ws}`,
     `  SSE        curl -N -H 'Accept: text/event-stream' ${auth} '${base}/stream'`,
     `  history    curl -s --compressed ${auth} '${base}/logs?limit=100'`,
