@@ -48,16 +48,32 @@ export class Agent {
   private sealed = false;
   private closed = false;
   private completion: Promise<boolean> | null = null;
+  /** Why the last attempt failed, while a request is being retried. */
+  private retrying: AgentError | null = null;
 
   constructor(opts: AgentOptions) {
     this.options = resolveOptions(opts);
-    this.transport = new Transport(this.options);
+    this.transport = new Transport({
+      ...this.options,
+      onRetry: (info) => {
+        this.retrying = info.error;
+        this.options.onRetry?.(info);
+      },
+    });
     this.queue = opts.queue ?? new MemoryQueue(this.options.maxBufferedBytes);
   }
 
   /** Path of this agent's deployment, e.g. `/v1/deployments/d`. */
   get path(): string {
     return `/v1/deployments/${this.options.deployment}`;
+  }
+
+  /**
+   * True once a batch was given up: nothing more is sent (later lines
+   * count as undelivered), so the stored log stays a complete prefix.
+   */
+  get halted(): boolean {
+    return this.fatal !== null;
   }
 
   /** Where the agent stands; `queued` lines are not sent yet. */
@@ -169,7 +185,8 @@ export class Agent {
         this.abort.abort(
           new AgentError(
             "aborted",
-            `close() gave up after ${this.options.closeTimeoutMs} ms`,
+            `close() gave up after ${this.options.closeTimeoutMs} ms ` +
+              "(closeTimeoutMs) with lines still unsent",
             { retryable: false },
           ),
         ),
@@ -178,12 +195,13 @@ export class Agent {
     try {
       this.seal();
       await this.flush();
+      this.abandonQueue();
       if (opts.status) await this.complete(opts.status, opts.exitCode);
       else if (this.completion) await this.completion;
     } finally {
       clearTimeout(deadline);
     }
-    this.ledger.loseDiscarded(this.queue.discard());
+    this.abandonQueue();
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     this.queue.close();
@@ -197,6 +215,21 @@ export class Agent {
   ): Promise<boolean> {
     this.seal();
     await this.flush();
+    this.abandonQueue();
+    const lost = this.ledger.lost.count;
+    if (lost > 0) {
+      // A log with lines missing must not look whole: leave it running.
+      this.ledger.completed = false;
+      this.report(
+        new AgentError(
+          "not_completed",
+          `${lost} line${lost === 1 ? " was" : "s were"} not delivered, so ` +
+            `the deployment was not marked ${status}; it stays running`,
+          { retryable: false },
+        ),
+      );
+      return false;
+    }
     const body: { status: CompleteStatus; exit_code?: number } = { status };
     if (exitCode !== undefined) body.exit_code = exitCode;
     // Out of time already: one quick try, so the log is not left running.
@@ -321,6 +354,7 @@ export class Agent {
         },
         (res) => readJson<IngestAnswer>(res),
       );
+      this.retrying = null;
       this.ledger.deliver(entries.length, answer);
       o.onDelivered?.({
         lines: entries.length,
@@ -332,8 +366,39 @@ export class Agent {
       // The masks must still reach the server before later lines.
       this.masks.retry(secrets);
       this.ledger.lose(entries);
-      this.report(asAgentError(err));
+      const error = asAgentError(err);
+      // Given up at close(): say why the batch was still unsent.
+      if (error.code === "aborted" && this.retrying) {
+        this.ledger.error(this.retrying);
+      }
+      this.report(error);
+      // Nothing after a lost batch, or the log would have a hole.
+      this.halt(error);
     }
+  }
+
+  /**
+   * Sends nothing more: later lines count as undelivered, so the stored
+   * log stays a complete prefix of what was written.
+   */
+  private halt(error: AgentError): void {
+    if (this.fatal) return;
+    this.fatal = error;
+    this.ledger.stopped ??= error.toJSON();
+    this.ledger.loseDiscarded(this.queue.discard());
+    this.wake(true);
+  }
+
+  /** Counts lines never sent (close() timed out) as undelivered. */
+  private abandonQueue(): void {
+    if (!this.abort.signal.aborted || this.queue.length === 0) return;
+    const reason = this.abort.signal.reason;
+    if (!this.ledger.stopped && reason instanceof AgentError) {
+      if (this.retrying) this.ledger.error(this.retrying);
+      this.ledger.error(reason);
+      this.ledger.stopped = reason.toJSON();
+    }
+    this.ledger.loseDiscarded(this.queue.discard());
   }
 
   private async sendSecrets(): Promise<void> {
@@ -356,11 +421,7 @@ export class Agent {
 
   private report(error: AgentError): void {
     this.ledger.error(error);
-    if (error.fatal && !this.fatal) {
-      this.fatal = error;
-      this.ledger.loseDiscarded(this.queue.discard());
-      this.wake(true);
-    }
+    if (error.fatal) this.halt(error);
     this.options.onError?.(error);
   }
 

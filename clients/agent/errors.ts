@@ -15,7 +15,9 @@ export type AgentErrorCode =
   /** A 2xx answer whose body could not be read as expected. */
   | "invalid_response"
   /** The agent gave up because `close()` ran out of time. */
-  | "aborted";
+  | "aborted"
+  /** Lines were lost, so the agent did not mark the log complete. */
+  | "not_completed";
 
 /** Details of an {@link AgentError}. */
 export interface AgentErrorInfo {
@@ -28,6 +30,14 @@ export interface AgentErrorInfo {
   retryable: boolean;
   /** The server's Retry-After, in milliseconds. */
   retryAfterMs?: number;
+}
+
+/** An error as the close report keeps it: plain data, JSON-safe. */
+export interface ReportedError {
+  code: AgentErrorCode;
+  message: string;
+  /** HTTP status, when the server answered. */
+  status?: number;
 }
 
 /** A request the agent could not get accepted. */
@@ -44,6 +54,13 @@ export class AgentError extends Error {
 
   get status(): number | undefined {
     return this.info.status;
+  }
+
+  /** The plain form reports keep: `{ code, message, status }`. */
+  toJSON(): ReportedError {
+    const out: ReportedError = { code: this.code, message: this.message };
+    if (this.info.status !== undefined) out.status = this.info.status;
+    return out;
   }
 
   get retryable(): boolean {

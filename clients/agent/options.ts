@@ -20,10 +20,15 @@ export const AGENT_DEFAULTS = {
   /** Past this much waiting, `write()` and `ready()` wait. */
   maxBufferedBytes: 8 * 1024 * 1024,
   gzip: true,
-  /** Retries per request after the first attempt. */
-  retries: 10,
+  /**
+   * Retries per request after the first attempt: by default a batch is
+   * retried until it is stored or close() runs out of time, because a
+   * batch given up means nothing after it may be sent.
+   */
+  retries: Number.POSITIVE_INFINITY,
   retryBaseMs: 250,
-  retryMaxMs: 15_000,
+  /** Longest wait between two attempts. */
+  retryMaxMs: 30_000,
   requestTimeoutMs: 30_000,
   /** How long close() may take before it gives up and reports. */
   closeTimeoutMs: 30_000,

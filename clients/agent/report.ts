@@ -4,7 +4,7 @@
  */
 import type { IngestAnswer } from "../../schemas/ingest";
 import { messageOf } from "./batch";
-import type { AgentError } from "./errors";
+import type { AgentError, ReportedError } from "./errors";
 import type { Discarded, Entry } from "./queue";
 
 /** How a deployment ended, as `POST .../complete` takes it. */
@@ -28,10 +28,20 @@ export interface CloseReport {
    * may in fact have been stored.
    */
   undelivered: Undelivered;
-  /** null when no completion was asked; else whether the server took it. */
+  /**
+   * null when no completion was asked; else whether the server took it.
+   * Never true when lines were lost: the agent then does not complete.
+   */
   completed: boolean | null;
+  /**
+   * Set when a batch was given up (refused, out of retries, or still
+   * unsent when close() timed out): the agent sent nothing after it, so
+   * the stored log is a complete prefix ending at `lastSeq`, and every
+   * later line is in `undelivered`. The error that stopped it.
+   */
+  stopped?: ReportedError;
   /** Errors that cost lines, secrets or the completion (the first 20). */
-  errors: AgentError[];
+  errors: ReportedError[];
   /** Seq and cursor of the last line stored, 0 and undefined if none. */
   lastSeq: number;
   cursor?: string;
@@ -45,8 +55,9 @@ export class Ledger {
   lastSeq = 0;
   cursor: string | undefined;
   completed: boolean | null = null;
+  stopped: ReportedError | undefined;
   readonly lost: Undelivered = { count: 0 };
-  private readonly errors: AgentError[] = [];
+  private readonly errors: ReportedError[] = [];
 
   deliver(lines: number, answer: IngestAnswer): void {
     this.delivered += lines;
@@ -71,7 +82,7 @@ export class Ledger {
   }
 
   error(error: AgentError): void {
-    if (this.errors.length < KEPT_ERRORS) this.errors.push(error);
+    if (this.errors.length < KEPT_ERRORS) this.errors.push(error.toJSON());
   }
 
   report(): CloseReport {
@@ -83,6 +94,7 @@ export class Ledger {
       lastSeq: this.lastSeq,
     };
     if (this.cursor !== undefined) out.cursor = this.cursor;
+    if (this.stopped) out.stopped = { ...this.stopped };
     return out;
   }
 }
@@ -91,24 +103,40 @@ export class Ledger {
  * A few human lines about a report's problems (none when all went
  * well): what was lost, the distinct errors, a failed completion.
  */
-export function describeProblems(report: CloseReport): string[] {
+export function describeProblems(
+  report: CloseReport,
+  describe: (error: ReportedError) => string = plainError,
+): string[] {
   const out: string[] = [];
   const lost = report.undelivered;
   if (lost.count > 0) {
     out.push(
       `${lost.count} line${lost.count === 1 ? "" : "s"} not delivered ` +
-        `(first: ${quote(lost.first)}, last: ${quote(lost.last)})`,
+        `(first: ${quote(lost.first)}, last: ${quote(lost.last)}); ` +
+        (report.lastSeq > 0
+          ? `the stored log ends at seq ${report.lastSeq}, without gaps`
+          : "nothing was stored"),
     );
   }
-  if (report.completed === false) out.push("the deployment was not completed");
+  if (
+    report.completed === false &&
+    !report.errors.some((e) => e.code === "not_completed")
+  ) {
+    out.push("the deployment was not completed");
+  }
   const seen = new Set<string>();
   for (const e of report.errors) {
-    const text = `${e.code}: ${e.message}`;
+    const text = describe(e);
     if (seen.has(text)) continue;
     seen.add(text);
-    out.push(e.status ? `HTTP ${e.status} ${text}` : text);
+    out.push(text);
   }
   return out;
+}
+
+function plainError(e: ReportedError): string {
+  const text = `${e.code}: ${e.message}`;
+  return e.status ? `HTTP ${e.status} ${text}` : text;
 }
 
 function quote(message: string | undefined): string {

@@ -2,10 +2,10 @@
  * @module Requests to the edgetail API with retries: network errors, 429
  * and 5xx are retried with exponential backoff and full jitter (or the
  * server's Retry-After, whichever is longer); any other 4xx fails at once
- * with the server's error code. Web-platform APIs only, so it runs in
+ * with the server's error code. `retries` may be Infinity (the agent's
+ * default: a batch is retried until close() gives up). Web-platform APIs only, so it runs in
  * Node and in Workers.
  */
-import pRetry, { AbortError } from "p-retry";
 import { AgentError, errorFromResponse, networkError } from "./errors";
 
 /** What the transport needs to know. */
@@ -13,7 +13,7 @@ export interface TransportOptions {
   /** API origin, e.g. `https://edgetail.example.com`. */
   url: string;
   token: string;
-  /** Retries after the first attempt. */
+  /** Retries after the first attempt; Infinity retries until aborted. */
   retries: number;
   /** First backoff ceiling; doubles per retry up to `retryMaxMs`. */
   retryBaseMs: number;
@@ -84,38 +84,20 @@ export class Transport {
   ): Promise<T> {
     const { retryBaseMs, retryMaxMs } = this.opts;
     const retries = req.retries ?? this.opts.retries;
-    try {
-      return await pRetry(() => this.attempt(req, read), {
-        retries,
-        // p-retry counts attempts and stops on AbortError; the delay is
-        // ours (full jitter, Retry-After), slept in onFailedAttempt.
-        minTimeout: 0,
-        maxTimeout: 0,
-        factor: 1,
-        signal: req.signal,
-        onFailedAttempt: async (failed) => {
-          if (failed.retriesLeft <= 0 || !(failed instanceof AgentError)) {
-            return;
-          }
-          const jitter = fullJitter(
-            failed.attemptNumber,
-            retryBaseMs,
-            retryMaxMs,
-          );
-          const delayMs = Math.max(jitter, failed.info.retryAfterMs ?? 0);
-          this.opts.onRetry?.({
-            attempt: failed.attemptNumber,
-            delayMs,
-            error: failed,
-            path: req.path,
-          });
-          await sleep(delayMs, req.signal);
-        },
-      });
-    } catch (err) {
-      if (err instanceof AgentError) throw err;
+    for (let attempt = 1; ; attempt++) {
+      let error: AgentError;
+      try {
+        return await this.attempt(req, read);
+      } catch (err) {
+        error = err instanceof AgentError ? err : networkError(err);
+      }
       if (req.signal?.aborted) throw abortedError(req.signal.reason);
-      throw networkError(err);
+      if (!error.retryable || attempt > retries) throw error;
+      const jitter = fullJitter(attempt, retryBaseMs, retryMaxMs);
+      const delayMs = Math.max(jitter, error.info.retryAfterMs ?? 0);
+      this.opts.onRetry?.({ attempt, delayMs, error, path: req.path });
+      await sleep(delayMs, req.signal);
+      if (req.signal?.aborted) throw abortedError(req.signal.reason);
     }
   }
 
@@ -161,13 +143,12 @@ export class Transport {
         throw this.failure(req, err);
       }
       if (!res.ok) {
-        const error = await errorFromResponse(res);
-        throw error.retryable ? error : new AbortError(error);
+        throw await errorFromResponse(res);
       }
       try {
         return await read(res);
       } catch (err) {
-        if (err instanceof AgentError) throw new AbortError(err);
+        if (err instanceof AgentError) throw err;
         throw this.failure(req, err);
       }
     } finally {
@@ -176,10 +157,8 @@ export class Transport {
   }
 
   /** A thrown fetch: aborted by the caller (final) or a network error. */
-  private failure(req: SendRequest, err: unknown): Error {
-    if (req.signal?.aborted) {
-      return new AbortError(abortedError(req.signal.reason));
-    }
+  private failure(req: SendRequest, err: unknown): AgentError {
+    if (req.signal?.aborted) return abortedError(req.signal.reason);
     return networkError(err);
   }
 }

@@ -157,4 +157,14 @@ function checkUrl(url: string, source: string): void {
       EXIT.config,
     );
   }
+  // The API lives at the origin: /v1/... is added to it by edgetail.
+  const path = parsed.pathname.replace(/\/+$/, "");
+  if (path !== "" || parsed.search || parsed.hash) {
+    throw new CliError(
+      `the API URL "${url}" (from ${source}) has a path or query ` +
+        `("${parsed.pathname}${parsed.search}${parsed.hash}"); edgetail adds /v1/... ` +
+        `itself: use the origin alone, e.g. ${parsed.origin}`,
+      EXIT.config,
+    );
+  }
 }

@@ -3,7 +3,11 @@
  * line on stderr that names the problem and the fix, then an exit code a
  * script can switch on.
  */
-import { AgentError } from "../agent/errors";
+import {
+  AgentError,
+  type ReportedError,
+  retryableStatus,
+} from "../agent/errors";
 
 /** Exit codes, as documented in the README. */
 export const EXIT = {
@@ -43,17 +47,15 @@ export function apiFailure(err: unknown, url: string, doing: string): CliError {
 }
 
 /** The exit code an AgentError maps to. */
-export function exitCodeOf(err: AgentError): number {
+export function exitCodeOf(err: AgentError | ReportedError): number {
   const status = err.status;
   if (status === 401 || status === 403) return EXIT.config;
-  if (err.retryable || err.code === "aborted" || status === undefined) {
-    return EXIT.server;
-  }
-  return status >= 500 ? EXIT.server : EXIT.refused;
+  if (status === undefined || retryableStatus(status)) return EXIT.server;
+  return EXIT.refused;
 }
 
 /** What went wrong and how to fix it, for one AgentError. */
-export function explain(err: AgentError, url: string): string {
+export function explain(err: AgentError | ReportedError, url: string): string {
   const what = `${err.code}: ${err.message}`;
   switch (err.code) {
     case "network_error":
@@ -71,8 +73,8 @@ export function explain(err: AgentError, url: string): string {
     case "forbidden_scope":
     case "forbidden_deployment":
       return (
-        `${what}; the token does not grant this; mint one for this ` +
-        "deployment and scope (edgetail token --deployment ID --scope ...)"
+        `${what}; use a token minted for it ` +
+        "(edgetail token --deployment ID --scope logs:read,logs:write)"
       );
     case "deployment_not_found":
       return `${what}; check the deployment id (nothing was ever written to it)`;

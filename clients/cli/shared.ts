@@ -10,10 +10,10 @@ import { ID_PATTERN } from "../../schemas/limits";
 import type { Level, Stream } from "../../schemas/line";
 import type { CloseReport } from "../agent";
 import { describeProblems } from "../agent";
-import { AgentError } from "../agent/errors";
+import type { ReportedError } from "../agent/errors";
 import { Transport } from "../agent/transport";
 import { type CliConfig, loadConfig, requireToken } from "./config";
-import { EXIT, exitCodeOf } from "./errors";
+import { CliError, EXIT, exitCodeOf, explain } from "./errors";
 
 /** Level names the API takes. */
 export const LEVEL_NAMES = ["trace", "debug", "info", "warn", "error", "fatal"];
@@ -47,6 +47,39 @@ export function transportFor(config: CliConfig, token: string): Transport {
     retryMaxMs: 2_000,
     requestTimeoutMs: 60_000,
   });
+}
+
+/**
+ * Agent timing from the environment, for tests and impatient CI jobs:
+ * `EDGETAIL_RETRY_MAX_MS` (longest wait between attempts, 30 s) and
+ * `EDGETAIL_CLOSE_TIMEOUT_MS` (how long the end may wait for the API).
+ */
+export function agentTiming(env: NodeJS.ProcessEnv = process.env): {
+  retryBaseMs?: number;
+  retryMaxMs?: number;
+  closeTimeoutMs?: number;
+} {
+  const read = (name: string): number | undefined => {
+    const raw = env[name];
+    if (raw === undefined || raw === "") return undefined;
+    const n = Number(raw);
+    if (!Number.isFinite(n) || n <= 0) {
+      throw new CliError(
+        `${name}="${raw}" is not a positive number of milliseconds; fix or unset it`,
+        EXIT.config,
+      );
+    }
+    return n;
+  };
+  const out: ReturnType<typeof agentTiming> = {};
+  const max = read("EDGETAIL_RETRY_MAX_MS");
+  if (max !== undefined) {
+    out.retryMaxMs = max;
+    out.retryBaseMs = Math.min(250, max);
+  }
+  const close = read("EDGETAIL_CLOSE_TIMEOUT_MS");
+  if (close !== undefined) out.closeTimeoutMs = close;
+  return out;
 }
 
 /** A fresh deployment id: `run-20261203-171502-3fa9`. */
@@ -115,14 +148,28 @@ export function note(text: string): void {
   process.stderr.write(`edgetail: ${text}\n`);
 }
 
+/** One line for an agent's error: what happened, and the fix. */
+export function describeError(e: ReportedError, url: string): string {
+  const text = explain(e, url);
+  return e.status && !text.startsWith("HTTP")
+    ? `HTTP ${e.status} ${text}`
+    : text;
+}
+
 /**
  * Prints what a close report says went wrong; returns the exit code it
  * calls for (0 when everything was delivered and completed).
  */
-export function settle(report: CloseReport): number {
-  const problems = describeProblems(report);
-  for (const line of problems) note(line);
+export function settle(
+  report: CloseReport,
+  url: string,
+  shown: ReadonlySet<string> = new Set(),
+): number {
+  const problems = describeProblems(report, (e) => describeError(e, url));
+  for (const line of problems) if (!shown.has(line)) note(line);
   if (problems.length === 0) return EXIT.ok;
-  const first = report.errors.find((e) => e.code !== "aborted");
-  return first instanceof AgentError ? exitCodeOf(first) : EXIT.server;
+  const first = report.errors.find(
+    (e) => e.code !== "aborted" && e.code !== "not_completed",
+  );
+  return first ? exitCodeOf(first) : EXIT.server;
 }

@@ -12,8 +12,9 @@ import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { Agent, type AgentOptions } from "../../clients/agent";
+import { AGENT_DEFAULTS } from "../../clients/agent/options";
 import { SpillQueue } from "../../clients/agent/spill";
-import type { RetryInfo } from "../../clients/agent/transport";
+import { fullJitter, type RetryInfo } from "../../clients/agent/transport";
 import {
   apiError,
   deferred,
@@ -142,7 +143,7 @@ describe("retries", () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(1_000);
   });
 
-  it("does not retry a 400 and reports the lost lines with its code", async () => {
+  it("does not retry a 400, reports the lost lines and sends nothing after them", async () => {
     const { api, agent } = agentFor(
       (seen) =>
         seen.json.lines?.[0]?.message === "bad"
@@ -150,22 +151,94 @@ describe("retries", () => {
           : undefined,
       { batchMs: 10 },
     );
+    await agent.write("first");
+    await agent.flush();
     await agent.write("bad");
     await agent.write("also in the bad batch");
     await agent.flush();
+    expect(agent.halted).toBe(true);
     await agent.write("good");
-    const report = await agent.close();
+    const report = await agent.close({ status: "success" });
 
+    // Nothing after the lost batch: the log stays a complete prefix.
     expect(api.requests).toHaveLength(2);
-    expect(api.stored.map((l) => l.message)).toEqual(["good"]);
+    expect(api.stored.map((l) => l.message)).toEqual(["first"]);
     expect(report.undelivered).toEqual({
-      count: 2,
+      count: 3,
       first: "bad",
-      last: "also in the bad batch",
+      last: "good",
     });
+    expect(report.stopped).toEqual({
+      code: "invalid_field",
+      message: expect.any(String),
+      status: 400,
+    });
+    // A log with a hole is not marked complete.
+    expect(api.completed).toBeNull();
+    expect(report.completed).toBe(false);
     expect(report.errors.map((e) => [e.code, e.status])).toEqual([
       ["invalid_field", 400],
+      ["not_completed", undefined],
     ]);
+  });
+
+  it("retries an outage longer than any retry count until it ends, losing nothing", async () => {
+    // 40 failures in a row: the old default (10 retries) gave the batch up.
+    const { api, agent } = agentFor(
+      (_, n) =>
+        n <= 40
+          ? n % 2
+            ? "drop"
+            : apiError(503, "upstream_unavailable")
+          : undefined,
+      { batchMs: 5, batchBytes: 100, maxBatchBytes: 200, gzip: false },
+    );
+    const sent = Array.from({ length: 30 }, (_, i) => `l${i}`);
+    for (const message of sent) await agent.write(message);
+    const report = await agent.close({ status: "success" });
+
+    expect(api.requests.length).toBeGreaterThan(40);
+    expect(api.stored.map((l) => l.message)).toEqual(sent);
+    expect(report).toMatchObject({
+      delivered: 30,
+      undelivered: { count: 0 },
+      completed: true,
+      errors: [],
+    });
+    expect(report.stopped).toBeUndefined();
+  });
+
+  it("caps the wait between attempts at retryMaxMs (30 s by default)", () => {
+    expect(AGENT_DEFAULTS.retries).toBe(Number.POSITIVE_INFINITY);
+    expect(AGENT_DEFAULTS.retryMaxMs).toBe(30_000);
+    for (let attempt = 1; attempt < 200; attempt += 7) {
+      expect(fullJitter(attempt, 250, 30_000)).toBeLessThanOrEqual(30_000);
+    }
+  });
+
+  it("does not complete a log whose lines the server refused as completed", async () => {
+    const { api, agent } = agentFor(
+      (seen) =>
+        seen.path.endsWith("/logs")
+          ? apiError(409, "deployment_completed")
+          : undefined,
+      { batchMs: 10 },
+    );
+    await agent.write("late 1");
+    await agent.write("late 2");
+    const report = await agent.close({ status: "success" });
+
+    expect(api.stored).toEqual([]);
+    expect(report.undelivered.count).toBe(2);
+    expect(report.completed).toBe(false);
+    // Plain data: JSON keeps the message and nothing of the retry loop.
+    const errors = JSON.parse(JSON.stringify(report.errors));
+    expect(errors[0]).toEqual({
+      code: "deployment_completed",
+      message: "deployment_completed (fake)",
+      status: 409,
+    });
+    expect(Object.keys(errors[1]).sort()).toEqual(["code", "message"]);
   });
 
   it("stops sending after a refused token, counting what it could not send", async () => {
@@ -200,6 +273,13 @@ describe("retries", () => {
     expect(report.delivered).toBe(0);
     expect(report.undelivered).toEqual({ count: 5, first: "l0", last: "l4" });
     expect(report.completed).toBe(false);
+    // Says why the batch was still unsent, then that close() gave up.
+    expect(report.errors.map((e) => e.code)).toEqual([
+      "upstream_unavailable",
+      "aborted",
+      "not_completed",
+    ]);
+    expect(report.stopped?.code).toBe("aborted");
   });
 });
 

@@ -28,7 +28,7 @@ export interface CliChild {
 /** Starts `edgetail ...args` against `url` with `token`. */
 export function startCli(
   args: string[],
-  opts: { url: string; token: string; stdin?: Buffer },
+  opts: { url: string; token: string; stdin?: Buffer; env?: NodeJS.ProcessEnv },
 ): CliChild {
   const child = spawn(process.execPath, [BIN, ...args], {
     cwd: REPO,
@@ -39,6 +39,7 @@ export function startCli(
       // No user config file leaks into the tests.
       EDGETAIL_CONFIG: "",
       XDG_CONFIG_HOME: join(REPO, "node_modules", ".cache", "no-config"),
+      ...opts.env,
     },
     stdio: ["pipe", "pipe", "pipe"],
   });
@@ -66,7 +67,7 @@ export function startCli(
 /** Runs `edgetail ...args` to the end. */
 export function cli(
   args: string[],
-  opts: { url: string; token: string; stdin?: Buffer },
+  opts: { url: string; token: string; stdin?: Buffer; env?: NodeJS.ProcessEnv },
 ): Promise<CliResult> {
   return startCli(args, opts).done;
 }

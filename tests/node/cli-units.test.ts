@@ -12,8 +12,10 @@ import { decodeProtectedHeader, jwtVerify } from "jose";
 import { afterAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../clients/cli/config";
 import { CliError } from "../../clients/cli/errors";
+import { describeError } from "../../clients/cli/shared";
 import { parseSince } from "../../clients/cli/tail/history";
 import { Printer } from "../../clients/cli/tail/printer";
+import { encodeCursor, logKey } from "../../schemas/cursor";
 import type { WireLine } from "../../schemas/line";
 import { BIN } from "./cli-run";
 
@@ -63,6 +65,23 @@ describe("tail's printer", () => {
     expect(out.at(-1)).toBe("tail\n");
   });
 
+  it("never prints APC time stamps; strips OSC too when piped", async () => {
+    const stamp = "\u001b_bk;t=1764781200000\u0007";
+    const link = "\u001b]8;;https://x.test\u0007docs\u001b]8;;\u0007";
+    const message = `${stamp}\u001b[1mbuild\u001b[0m ${link}\u001b_bk;t=1\u001b\\`;
+    const piped = printer();
+    await piped.p.accept(wire(1, message));
+    expect(piped.out).toEqual(["build docs\n"]);
+
+    const tty = printer({ color: true });
+    await tty.p.accept(wire(1, message));
+    expect(tty.out).toEqual([`\u001b[1mbuild\u001b[0m ${link}\n`]);
+    // --grep does not match inside a stamp.
+    const grep = printer({ grep: "bk;t" });
+    await grep.p.accept(wire(1, message));
+    expect(grep.out).toEqual([]);
+  });
+
   it("prints one JSON object per joined line, with its last part's cursor", async () => {
     const { p, out } = printer({ json: true });
     await p.accept(
@@ -106,8 +125,21 @@ describe("--since", () => {
     expect(parseSince("2026-12-03T18:00:00+01:00", now)).toEqual({
       time: "2026-12-03T17:00:00.000Z",
     });
-    expect(parseSince("AQAAAAAB-x_y", now)).toEqual({ cursor: "AQAAAAAB-x_y" });
+    const cursor = encodeCursor(logKey("dev", "web-1"), {
+      epoch: 1,
+      seq: 42,
+      ts: now,
+    });
+    expect(parseSince(cursor, now)).toEqual({ cursor });
     expect(() => parseSince("2026-13-45", now)).toThrow(/not a time/);
+  });
+
+  it("refuses what is neither, before asking the API", () => {
+    for (const bad of ["yesterday", "5x", "AQAAAAAB-x_y", "10 m"]) {
+      expect(() => parseSince(bad, now)).toThrow(
+        `"${bad}" is not a cursor, an ISO 8601 time, epoch ms or a duration`,
+      );
+    }
   });
 });
 
@@ -148,6 +180,76 @@ describe("configuration", () => {
     );
     expect(() => loadConfig({ config: join(dir, "missing.json") }, {})).toThrow(
       /does not exist; create it/,
+    );
+    // A path would be put before /v1/...: the API answers 404 for it.
+    expect(() => loadConfig({ url: "http://host:8787/v1" }, {})).toThrow(
+      /"http:\/\/host:8787\/v1" \(from --url\) has a path .*use the origin alone, e\.g\. http:\/\/host:8787$/,
+    );
+    expect(loadConfig({ url: "http://host:8787/" }, {}).url).toBe(
+      "http://host:8787",
+    );
+  });
+});
+
+describe("error messages", () => {
+  it("say the fix once: expired token, wrong deployment", () => {
+    const url = "http://127.0.0.1:8787";
+    expect(
+      describeError(
+        { code: "token_expired", message: "token expired", status: 401 },
+        url,
+      ),
+    ).toBe(
+      "HTTP 401 token_expired: token expired; pass a valid token with --token or EDGETAIL_TOKEN (locally: export EDGETAIL_TOKEN=$(npx edgetail token))",
+    );
+    expect(
+      describeError(
+        {
+          code: "forbidden_deployment",
+          message: "token does not grant deployment p1",
+          status: 403,
+        },
+        url,
+      ),
+    ).toBe(
+      "HTTP 403 forbidden_deployment: token does not grant deployment p1; use a token minted for it (edgetail token --deployment ID --scope logs:read,logs:write)",
+    );
+  });
+});
+
+describe("tail's usage errors", () => {
+  const run = promisify(execFile);
+  const tail = (...args: string[]) =>
+    run(process.execPath, [BIN, "tail", "web-1", ...args], {
+      env: {
+        ...process.env,
+        // Nothing listens here: a request would fail with exit 3.
+        EDGETAIL_URL: "http://127.0.0.1:9",
+        EDGETAIL_TOKEN: "t",
+        EDGETAIL_CONFIG: "",
+      },
+    }).catch((err: { code: number; stderr: string }) => err);
+
+  it("names the accepted forms, exits 1, and sends nothing", async () => {
+    for (const since of ["yesterday", "5x"]) {
+      const failed = await tail("--since", since);
+      expect(failed).toMatchObject({ code: 1 });
+      expect("stderr" in failed ? failed.stderr : "").toContain(
+        "use a cursor (from --json or Ctrl-C), an ISO 8601 time (2026-12-03T17:00:00Z), epoch ms, or a duration ago like 10m",
+      );
+    }
+    const empty = await tail("--grep", "");
+    expect(empty).toMatchObject({ code: 1 });
+    expect("stderr" in empty ? empty.stderr : "").toContain("--grep: empty");
+    const long = await tail("--grep", "x".repeat(257));
+    expect(long).toMatchObject({ code: 1 });
+    expect("stderr" in long ? long.stderr : "").toContain(
+      "--grep: 257 characters; at most 256",
+    );
+    const path = await tail("--url", "http://127.0.0.1:9/v1");
+    expect(path).toMatchObject({ code: 2 });
+    expect("stderr" in path ? path.stderr : "").toContain(
+      "use the origin alone, e.g. http://127.0.0.1:9",
     );
   });
 });

@@ -6,10 +6,13 @@
  * once, in order, and the tail printed each line once.
  */
 import { readFileSync } from "node:fs";
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createNodeAgent } from "../../clients/agent/node";
 import {
+  api,
   CORPUS,
   cli,
   exportBytes,
@@ -157,6 +160,87 @@ describe("pushing through faults", () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(2_000);
     const exported = await exportBytes(stack.url, token, "fault-429");
     expect(exported.equals(readFileSync(big))).toBe(true);
+  });
+});
+
+describe("an outage longer than the retry budget", () => {
+  it("edgetail run loses no line and completes only when all are stored", async () => {
+    // Every POST .../logs is dropped for 4 s: with 30 ms between attempts
+    // that is over 100 failures in a row, ten times the old budget.
+    let downUntil = 0;
+    proxy.setPlan(({ method, path }) => {
+      if (method !== "POST" || !path.endsWith("/logs")) return undefined;
+      if (downUntil === 0) downUntil = Date.now() + 4_000;
+      return Date.now() < downUntil ? "drop-before" : undefined;
+    });
+    const dir = await mkdtemp(join(tmpdir(), "edgetail-outage-"));
+    const script = join(dir, "count.mjs");
+    await writeFile(
+      script,
+      [
+        "const wait = (ms) => new Promise((r) => setTimeout(r, ms));",
+        "for (let i = 1; i <= 2000; i++) {",
+        "  process.stdout.write('line ' + i + '\\n');",
+        "  if (i % 100 === 0) await wait(150);",
+        "}",
+      ].join("\n"),
+    );
+    const run = await cli(
+      ["run", "-d", "fault-outage", "--", process.execPath, script],
+      { url: proxy.url, token, env: { EDGETAIL_RETRY_MAX_MS: "30" } },
+    );
+    proxy.setPlan(() => undefined);
+
+    expect(proxy.injected["drop-before"]).toBeGreaterThan(20);
+    expect(run.code).toBe(0);
+    expect(run.stderr).not.toMatch(/not delivered|INCOMPLETE/);
+    const lines = await exportLines(stack.url, token, "fault-outage");
+    expect(lines.map((l) => l.message)).toEqual(
+      Array.from({ length: 2000 }, (_, i) => `line ${i + 1}`),
+    );
+    expect(lines.map((l) => l.seq)).toEqual(lines.map((_, i) => i + 1));
+    const info = await (await api(stack.url, token, "fault-outage")).json();
+    expect(info).toMatchObject({ status: "success", exit_code: 0 });
+  });
+
+  it("a batch given up stops the log there: no hole, not completed, loud", async () => {
+    // The second batch is refused for good (a 400); nothing after it may
+    // be stored, and the deployment must not claim a whole log.
+    let posts = 0;
+    proxy.setPlan(({ method, path }) => {
+      if (method !== "POST" || !path.endsWith("/logs")) return undefined;
+      posts += 1;
+      return posts === 2 ? { status: 400, code: "invalid_field" } : undefined;
+    });
+    const dir = await mkdtemp(join(tmpdir(), "edgetail-refused-"));
+    const script = join(dir, "count.mjs");
+    await writeFile(
+      script,
+      [
+        "const wait = (ms) => new Promise((r) => setTimeout(r, ms));",
+        "for (let i = 1; i <= 50; i++) {",
+        "  process.stdout.write('line ' + i + '\\n');",
+        "  await wait(20);",
+        "}",
+      ].join("\n"),
+    );
+    const run = await cli(
+      ["run", "-d", "fault-refused", "--", process.execPath, script],
+      { url: proxy.url, token },
+    );
+    proxy.setPlan(() => undefined);
+
+    // The command's own code, the loss said loudly.
+    expect(run.code).toBe(0);
+    expect(run.stderr).toMatch(/LOG INCOMPLETE: \d+ lines/);
+    const lines = await exportLines(stack.url, token, "fault-refused");
+    const messages = lines.map((l) => l.message);
+    expect(messages).toEqual(
+      Array.from({ length: messages.length }, (_, i) => `line ${i + 1}`),
+    );
+    expect(messages.length).toBeLessThan(50);
+    const info = await (await api(stack.url, token, "fault-refused")).json();
+    expect(info.status).not.toBe("success");
   });
 });
 

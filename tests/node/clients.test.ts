@@ -167,6 +167,49 @@ describe("edgetail push and export", () => {
     expect(refused.stderr).toMatch(/32 lines not delivered \(first: "/);
     expect(refused.stderr).toContain("HTTP 401 token_invalid");
 
+    // Not the agent's internals: which URL, and how to fix it.
+    const pushDown = await cli(
+      ["push", join(CORPUS, "gitlab-runner__log-3.log"), "-d", "down", "-q"],
+      {
+        url: "http://127.0.0.1:9",
+        token,
+        env: { EDGETAIL_RETRY_MAX_MS: "50", EDGETAIL_CLOSE_TIMEOUT_MS: "1500" },
+      },
+    );
+    expect(pushDown.code).toBe(3);
+    expect(pushDown.stderr).toContain(
+      "cannot reach http://127.0.0.1:9 (fetch failed",
+    );
+    expect(pushDown.stderr).toContain("Set --url or EDGETAIL_URL");
+
+    const other = await stack.token({ deployments: ["other"] });
+    const denied = await cli(
+      ["push", join(CORPUS, "gitlab-runner__log-3.log"), "-d", "p1"],
+      { ...conn(), token: other },
+    );
+    expect(denied.code).toBe(2);
+    expect(denied.stderr).toContain(
+      "token does not grant deployment p1; use a token minted for it",
+    );
+    expect(denied.stderr).not.toContain("does not grant this");
+
+    // run says the refusal once, with its fix, not again at the end.
+    const runRefused = await cli(
+      [
+        "run",
+        "-d",
+        "run-refused",
+        "--",
+        process.execPath,
+        "-e",
+        "console.log(1)",
+      ],
+      { ...conn(), token: "not-a-jwt" },
+    );
+    expect(runRefused.code).toBe(0);
+    expect(runRefused.stderr.match(/token_invalid/g)).toHaveLength(1);
+    expect(runRefused.stderr).toContain("EDGETAIL_TOKEN=$(npx edgetail token)");
+
     const unknown = await cli(["tail", "never-written"], conn());
     expect(unknown.code).toBe(4);
     expect(unknown.stderr).toContain("no log for never-written");

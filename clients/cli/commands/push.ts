@@ -11,6 +11,7 @@ import { createNodeAgent, pipeText } from "../../agent/node";
 import { CliError, EXIT } from "../errors";
 import { progress } from "../progress";
 import {
+  agentTiming,
   contextOf,
   deploymentId,
   exitCode,
@@ -96,6 +97,7 @@ async function push(file: string, flags: PushFlags, cmd: Command) {
     url: ctx.config.url,
     token: ctx.token,
     deployment,
+    ...agentTiming(),
     step: flags.step,
     level: flags.level,
     stream: flags.stream,
@@ -105,8 +107,9 @@ async function push(file: string, flags: PushFlags, cmd: Command) {
     // A file is read at once: only stdin needs partial tails sent early.
     partialIdleMs: stdin ? AGENT_DEFAULTS.partialIdleMs : 0,
     partialMaxWaitMs: stdin ? AGENT_DEFAULTS.partialMaxWaitMs : 0,
-    onError: (e) => {
-      if (!e.fatal) return;
+    onError: () => {
+      // A batch given up: nothing more is sent, so stop reading.
+      if (!agent.halted) return;
       stopped = true;
       source.destroy();
     },
@@ -154,7 +157,7 @@ async function push(file: string, flags: PushFlags, cmd: Command) {
       : {},
   );
   process.off("SIGINT", onSignal);
-  const code = settle(report);
+  const code = settle(report, ctx.config.url);
   if (interrupted) {
     note(`interrupted after ${read} bytes; ${report.delivered} lines stored`);
     return EXIT.interrupted;

@@ -13,8 +13,10 @@ import type { CompleteStatus, TextWriter } from "../../agent";
 import { createNodeAgent } from "../../agent/node";
 import { EXIT } from "../errors";
 import {
+  agentTiming,
   contextOf,
   deploymentId,
+  describeError,
   level,
   newDeploymentId,
   note,
@@ -73,16 +75,20 @@ async function run(
   const ctx = contextOf(cmd);
   const deployment = flags.deployment ?? newDeploymentId("run");
   if (!flags.deployment && !flags.quiet) note(`deployment ${deployment}`);
-  let warned = false;
+  // Told once while the command runs; not repeated at the end.
+  const shown = new Set<string>();
   const agent = createNodeAgent({
     url: ctx.config.url,
     token: ctx.token,
     deployment,
+    ...agentTiming(),
     step: flags.step,
     exitHooks: false,
     onError: (e) => {
-      if (!flags.quiet && !warned) note(`streaming: ${e.code}: ${e.message}`);
-      warned = true;
+      const text = describeError(e, ctx.config.url);
+      if (flags.quiet || shown.size > 0 || shown.has(text)) return;
+      shown.add(text);
+      note(text);
     },
   });
   const out = agent.text({ stream: "stdout" });
@@ -149,8 +155,17 @@ async function run(
       : "failed";
   const report = await agent.close({ status, exitCode: code });
   process.off("SIGINT", quit);
-  const delivery = settle(report);
-  if (!flags.quiet && delivery === EXIT.ok) {
+  const delivery = settle(report, ctx.config.url, shown);
+  if (report.undelivered.count > 0) {
+    // Loud, whatever --quiet says: the stored log is not the output.
+    const n = report.undelivered.count;
+    note(
+      `LOG INCOMPLETE: ${n} line${n === 1 ? "" : "s"} of the command's ` +
+        `output did not reach ${deployment}; it holds the output up to ` +
+        `seq ${report.lastSeq} and was left running, not marked ` +
+        `${status}. Exiting with the command's code (${code}).`,
+    );
+  } else if (!flags.quiet && delivery === EXIT.ok) {
     note(
       `${report.delivered} line${report.delivered === 1 ? "" : "s"} to ` +
         `${deployment}; ${status}` +

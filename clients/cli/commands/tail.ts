@@ -28,6 +28,9 @@ import {
 } from "../tail/history";
 import { Printer } from "../tail/printer";
 
+/** Longest --grep the API takes (`q`). */
+const MAX_GREP_CHARS = 256;
+
 interface TailFlags {
   follow?: boolean;
   since?: string;
@@ -101,8 +104,21 @@ async function tail(
   } catch (err) {
     const why = err instanceof Error ? err.message : String(err);
     throw new CliError(
-      `--since: ${why}; use a cursor, ISO 8601, epoch ms or 15m`,
+      `--since: ${why}; use a cursor (from --json or Ctrl-C), an ISO 8601 ` +
+        "time (2026-12-03T17:00:00Z), epoch ms, or a duration ago like 10m",
     );
+  }
+  if (flags.grep !== undefined) {
+    if (flags.grep === "") {
+      throw new CliError(
+        "--grep: empty; give the text to look for, or leave --grep out",
+      );
+    }
+    if (flags.grep.length > MAX_GREP_CHARS) {
+      throw new CliError(
+        `--grep: ${flags.grep.length} characters; at most ${MAX_GREP_CHARS} (search for a shorter part)`,
+      );
+    }
   }
   const ctx = contextOf(cmd);
   const sinceCursor = since && "cursor" in since ? since.cursor : undefined;

@@ -7,7 +7,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type Command, InvalidArgumentError } from "commander";
+import { type Command, InvalidArgumentError, Option } from "commander";
 import { SignJWT } from "jose";
 import { ID_PATTERN } from "../../../schemas/limits";
 import { CliError, EXIT } from "../errors";
@@ -37,17 +37,21 @@ export function registerToken(program: Command): Command {
         "  export EDGETAIL_TOKEN=$(npx edgetail token)",
     )
     .option("--tenant <id>", "tenant", tenantId, "dev")
-    .option(
-      "-d, --deployment <id>",
-      "a deployment the token may touch (repeatable); * for all",
-      (v: string, all: string[]) => [...all, deployment(v)],
-      [] as string[],
+    .addOption(
+      new Option(
+        "-d, --deployment <id>",
+        "a deployment the token may touch (repeatable); * for all",
+      )
+        .argParser((v: string, all: string[]) => [...all, deployment(v)])
+        .default([] as string[], "*, all"),
     )
-    .option(
-      "--scope <scopes>",
-      "logs:write, logs:read or both, comma-separated",
-      scopes,
-      SCOPES,
+    .addOption(
+      new Option(
+        "--scope <scopes>",
+        "logs:write, logs:read or both, comma-separated",
+      )
+        .argParser(scopes)
+        .default(SCOPES, SCOPES.join(",")),
     )
     .option("--ttl <seconds>", "lifetime in seconds", seconds, 3600)
     .option("--dev-vars <file>", "read JWT_SECRET from this file")

@@ -142,5 +142,18 @@ export function parseSince(
     if (Number.isNaN(time)) throw new RangeError(`"${text}" is not a time`);
     return { time: new Date(time).toISOString() };
   }
-  return { cursor: text };
+  if (isCursor(text)) return { cursor: text };
+  throw new RangeError(
+    `"${text}" is not a cursor, an ISO 8601 time, epoch ms or a duration`,
+  );
+}
+
+/**
+ * Whether `text` has a cursor's shape (schemas/cursor.ts): 29 bytes in
+ * base64url, version 1 first. Whose log it is, only the API can tell.
+ */
+export function isCursor(text: string): boolean {
+  if (!/^[A-Za-z0-9_-]{39}$/.test(text)) return false;
+  const bytes = Buffer.from(text, "base64url");
+  return bytes.length === 29 && bytes[0] === 1;
 }

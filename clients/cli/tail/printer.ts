@@ -9,6 +9,29 @@
 import stripAnsi from "strip-ansi";
 import type { Level, WireLine } from "../../../schemas/line";
 
+/**
+ * Control strings no terminal shows: APC (`ESC _`, e.g. Buildkite's
+ * `ESC _bk;t=...BEL` time stamps), PM (`ESC ^`) and SOS (`ESC X`), in
+ * 7-bit and 8-bit form, ended by BEL or ST (`ESC \`).
+ */
+const ESC = "\u001b";
+const BEL = "\u0007";
+const ST = "\u009c";
+/** Up to the terminator (BEL, ESC \ or 8-bit ST), or the text's end. */
+const BODY = `[^${BEL}${ESC}${ST}]*(?:${BEL}|${ESC}\\\\|${ST})?`;
+const HIDDEN = new RegExp(`(?:${ESC}[_^X]|[\u009e\u009f\u0098])${BODY}`, "g");
+/** OSC (`ESC ]`: titles, hyperlinks, ...), ended by BEL or ST. */
+const OSC = new RegExp(`(?:${ESC}\\]|\u009d)${BODY}`, "g");
+
+/**
+ * The text to print: without APC/PM/SOS strings ever, and with colours
+ * off also without OSC strings and the remaining ANSI escapes.
+ */
+export function cleanText(message: string, color: boolean): string {
+  const shown = message.replace(HIDDEN, "");
+  return color ? shown : stripAnsi(shown.replace(OSC, ""));
+}
+
 /** What to print and how. */
 export interface PrinterOptions {
   json: boolean;
@@ -112,7 +135,7 @@ export class Printer {
     if (levels && !levels.includes(line.level)) return false;
     if (step !== undefined && line.step !== step) return false;
     if (this.grep !== undefined) {
-      return stripAnsi(message).toLowerCase().includes(this.grep);
+      return cleanText(message, false).toLowerCase().includes(this.grep);
     }
     return true;
   }
@@ -138,7 +161,7 @@ export class Printer {
       if (unfinished) joined.partial = true;
       return `${JSON.stringify(joined)}\n`;
     }
-    const text = this.opts.color ? message : stripAnsi(message);
+    const text = cleanText(message, this.opts.color);
     return this.opts.timestamps ? `${first.ts} ${text}\n` : `${text}\n`;
   }
 }
