@@ -192,7 +192,6 @@ describe("history from ClickHouse", () => {
     const info = await (await api(`/v1/deployments/${id}`, { token: t })).json<{
       epoch: number;
     }>();
-    const now = Date.now();
     const message: LinesQueueMessage = {
       v: 1,
       tenant: "acme",
@@ -227,7 +226,6 @@ describe("history from ClickHouse", () => {
     }>();
     expect(info.loaded_upto).toBe(2);
     // Rows for seqs 4 and 5 reach ClickHouse while seq 3 does not exist.
-    const now = Date.now();
     const line = (seq: number) => stored(seq, `late ${seq}`);
     const batch = createMessageBatch<LinesQueueMessage>("edgetail-lines", [
       {
@@ -289,7 +287,6 @@ describe("history from ClickHouse", () => {
     await runInDurableObject(stub, async (o: Deployment) => {
       const state = o.state;
       if (!state) throw new Error("no state");
-      const now = Date.now();
       const lost = [2, 3].map((seq) => stored(seq, `lost ${seq}`));
       // Stored and counted as sent, but never reached the Queue.
       o.store.insertLines(lost);
