@@ -29,6 +29,19 @@ export class ApiError extends Error {
   }
 }
 
+/**
+ * Whether an API error will not go away by retrying: a 4xx other than
+ * 429 (bad id, refused, not found).
+ */
+export function isPermanent(err: unknown): boolean {
+  return (
+    err instanceof ApiError &&
+    err.status >= 400 &&
+    err.status < 500 &&
+    err.status !== 429
+  );
+}
+
 /** History filters, as the API names them. */
 export interface HistoryQuery {
   from_seq?: number;

@@ -2,11 +2,11 @@
  * @module The viewer of one deployment: wires the store, the live tail, the
  * row layout (folds and the unloaded middle of big logs) and the list.
  */
-import { Api, ApiError, type Description } from "./api";
+import { Api, ApiError, type Description, isPermanent } from "./api";
 import { Controls } from "./controls";
 import { type Filter, FilterList } from "./filter";
 import { Layout } from "./layout";
-import { plainText, type RowContext, rowElement } from "./row-dom";
+import { isHiddenRow, plainText, type RowContext, rowElement } from "./row-dom";
 import type { Section } from "./sections";
 import { type Line, LineStore, PAGE, pageOf } from "./store";
 import { LiveTail, type StreamState } from "./stream";
@@ -47,6 +47,9 @@ export class App implements ViewSource {
   currentMatch: number | null = null;
   time: "off" | "abs" | "rel" = "off";
   private newLines = 0;
+  /** Lines at or below it were there at open: they are not "new". */
+  private openedAt = 0;
+  private waitingNotice: HTMLElement | null = null;
   private topSeq = 1;
   /** Lines handed over by the live tail, and the states it went through. */
   private delivered = 0;
@@ -63,8 +66,15 @@ export class App implements ViewSource {
     this.view = new LogView(scroller, this);
     this.controls = new Controls(this);
     this.view.onFollow((on) => {
-      if (on) this.newLines = 0;
+      if (on) {
+        this.newLines = 0;
+        this.layout.pin = null;
+      }
       this.controls.showNewLines(on ? 0 : this.newLines, !on);
+    });
+    // A jump keeps its line unfolded until the user moves on.
+    this.view.onUserScroll(() => {
+      this.layout.pin = null;
     });
   }
 
@@ -86,11 +96,21 @@ export class App implements ViewSource {
         "error",
         `Could not load the deployment: ${errorText(err)}`,
       );
+      // A bad id or a refused request will not get better by retrying.
+      if (isPermanent(err)) {
+        this.controls.status({ kind: "error", message: errorText(err) });
+        this.statesSeen.push("error");
+        return;
+      }
     }
     const total = this.desc?.last_seq ?? 0;
+    this.openedAt = total;
     this.store.setTotal(total);
     if (!this.desc && !failed) {
-      this.controls.notice("info", "No line yet: waiting for the first one.");
+      this.waitingNotice = this.controls.notice(
+        "info",
+        "No line yet: waiting for the first one.",
+      );
     }
     this.tail = new LiveTail((p) => this.api.streamUrl(p), {
       lines: (lines) => this.onLines(lines),
@@ -104,6 +124,7 @@ export class App implements ViewSource {
     });
     if (permalink) {
       this.selection = permalink;
+      this.controls.selectionChanged();
       this.tail.start({ tail: TAIL });
       this.goTo(permalink.from);
     } else if (total > HEAD + TAIL + 100) {
@@ -209,9 +230,12 @@ export class App implements ViewSource {
       this.setFilter({ level: "", step: "" });
       this.controls.resetFilters();
     }
+    // Sections are known only as their lines load: keep the target
+    // unfolded (pinned) while they do, and the view keeps it in sight.
+    this.layout.pin = seq;
     this.layout.reveal(seq);
     this.relayoutIfNeeded();
-    this.view.scrollToIndex(this.indexOfSeq(seq));
+    this.view.scrollToSeq(seq);
     this.epoch++;
   }
 
@@ -219,6 +243,7 @@ export class App implements ViewSource {
   toggleFold(seq: number): void {
     const section = this.layout.header(seq);
     if (!section) return;
+    this.layout.pin = null;
     this.layout.setFolded(seq, !this.layout.folded(section));
     this.relayoutIfNeeded(seq);
   }
@@ -261,6 +286,11 @@ export class App implements ViewSource {
   /** The top row's seq (where a search starts). */
   get top(): number {
     return this.topSeq;
+  }
+
+  /** Whether row `index` shows nothing (keyboard moves skip it). */
+  rowHidden(index: number): boolean {
+    return isHiddenRow(this.seqAt(index), this.rowContext());
   }
 
   /** The plain text of a loaded line, for copying. */
@@ -322,14 +352,23 @@ export class App implements ViewSource {
     const anchor = anchorSeq ?? this.topSeq;
     if (this.layout.update(this.store) !== "changed" || this.filter) return;
     this.view.relayout(this.layout.rows.indexOf(anchor));
+    if (this.layout.pin !== null && !this.view.jumping) {
+      this.view.scrollToSeq(this.layout.pin);
+    }
   }
 
   private onLines(lines: Parameters<LineStore["add"]>[0]): void {
     this.delivered += lines.length;
     this.store.add(lines);
     this.filter?.live(lines);
-    if (!this.view.following) {
-      this.newLines += lines.length;
+    if (lines.length > 0 && this.waitingNotice) {
+      this.waitingNotice.remove();
+      this.waitingNotice = null;
+    }
+    // The backlog the stream replays at open is not news.
+    const fresh = lines.filter((l) => l.seq > this.openedAt).length;
+    if (!this.view.following && fresh > 0) {
+      this.newLines += fresh;
       this.controls.showNewLines(this.newLines, true);
     }
     this.changed();
@@ -344,6 +383,13 @@ export class App implements ViewSource {
         if (err instanceof ApiError && err.status === 401) {
           this.tail?.stop();
           this.onAuthError(err);
+        } else if (isPermanent(err)) {
+          this.tail?.stop();
+          this.controls.notice(
+            "error",
+            `Could not load the deployment: ${errorText(err)}`,
+          );
+          this.onState({ kind: "error", message: errorText(err) });
         }
       });
     }

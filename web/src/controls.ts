@@ -5,6 +5,7 @@
  */
 import type { App } from "./app";
 import { errorText, must } from "./app";
+import { stepIndex } from "./row-dom";
 import type { Interval } from "./rows";
 import type { StreamState } from "./stream";
 
@@ -57,11 +58,15 @@ export class Controls {
         }`;
         el.dataset.status = state.status;
         break;
+      case "error":
+        el.textContent = "error";
+        el.title = state.message;
+        break;
     }
   }
 
   /** Tells the user something happened (reset, lag, errors). */
-  notice(kind: string, message: string): void {
+  notice(kind: string, message: string): HTMLElement {
     const item = document.createElement("div");
     item.className = `notice notice-${kind}`;
     item.dataset.kind = kind;
@@ -76,6 +81,7 @@ export class Controls {
     this.notices.append(item);
     while (this.notices.children.length > 5)
       this.notices.firstElementChild?.remove();
+    return item;
   }
 
   /** The "N new lines, jump to live" pill. */
@@ -189,12 +195,20 @@ export class Controls {
     if (typing || e.ctrlKey || e.metaKey || e.altKey) return;
     const sel = app.selection;
     const step = (d: number) => {
-      const index = app.indexOfSeq(sel ? sel.from : app.top);
-      const next = app.seqAt(
-        Math.max(0, Math.min(app.count() - 1, index + (sel ? d : 0))),
+      const count = app.count();
+      if (count === 0) return;
+      const index = Math.min(
+        count - 1,
+        app.indexOfSeq(sel ? sel.from : app.top),
       );
-      app.select({ from: next, to: next });
-      app.view.scrollToIndex(app.indexOfSeq(next));
+      const hidden = (i: number) => app.rowHidden(i);
+      let next = sel ? stepIndex(index, d, count, hidden) : index;
+      // From nothing selected, or a hidden row: the nearest shown one.
+      if (hidden(next)) next = stepIndex(next, d || 1, count, hidden);
+      if (hidden(next)) next = stepIndex(next, -(d || 1), count, hidden);
+      const seq = app.seqAt(next);
+      app.select({ from: seq, to: seq });
+      app.goTo(seq);
     };
     const actions: Record<string, () => void> = {
       "/": () => this.q.focus(),
@@ -202,7 +216,7 @@ export class Controls {
       N: () => void this.search("prev"),
       j: () => step(1),
       k: () => step(-1),
-      g: () => app.view.scrollToIndex(0),
+      g: () => app.goTo(app.seqAt(0)),
       G: () => app.view.follow(),
       o: () => this.toggleSelected(),
       Enter: () => this.toggleSelected(),

@@ -13,6 +13,8 @@ export class Layout {
   /** Bumped whenever rows move (not when lines are only appended). */
   version = 0;
   gap: Interval | null = null;
+  /** A line jumped to: sections holding it stay unfolded as they load. */
+  pin: number | null = null;
   private folds = new Map<number, boolean>();
   private key = "";
   private headers = new Map<number, Section>();
@@ -58,7 +60,11 @@ export class Layout {
   /** Unfolds every section and opens the gap so that `seq` is a row. */
   reveal(seq: number): void {
     if (this.gap && seq > this.gap.from && seq <= this.gap.to) this.gap = null;
-    for (const s of this.sections) {
+    this.unfoldAround(seq, this.sections);
+  }
+
+  private unfoldAround(seq: number, sections: Section[]): void {
+    for (const s of sections) {
       if (
         s.header < seq &&
         (s.end === null || s.end >= seq) &&
@@ -82,6 +88,7 @@ export class Layout {
   update(store: LineStore): "same" | "grown" | "changed" {
     const total = store.total;
     const sections = store.sections();
+    if (this.pin !== null) this.unfoldAround(this.pin, sections);
     const hidden: Interval[] = [];
     const gap = this.gap;
     if (gap) {

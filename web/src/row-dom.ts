@@ -94,6 +94,34 @@ export function rowElement(seq: number, ctx: RowContext): HTMLElement {
   return row;
 }
 
+/**
+ * Whether the row of `seq` shows nothing (the rest of a split line, a
+ * marker-only line, the header text GitLab puts after its marker).
+ */
+export function isHiddenRow(seq: number, ctx: RowContext): boolean {
+  const prev = ctx.join ? ctx.line(seq - 1) : undefined;
+  if (prev && (prev.partial || absorbsNext(prev))) return true;
+  const line = ctx.line(seq);
+  if (!line || ctx.header(seq)) return false;
+  return line.parsed.marks.length > 0 && drawnOf(line, ctx).text.trim() === "";
+}
+
+/**
+ * The row `d` steps from `index` (1 down, -1 up), skipping rows that show
+ * nothing; stays at `index` when there is no such row that way.
+ */
+export function stepIndex(
+  index: number,
+  d: number,
+  count: number,
+  hidden: (index: number) => boolean,
+): number {
+  for (let i = index + d; i >= 0 && i < count; i += d) {
+    if (!hidden(i)) return i;
+  }
+  return index;
+}
+
 /** A GitLab section_start line with no header text takes the next line. */
 function absorbsNext(line: Line): boolean {
   const start = line.parsed.marks.find((m) => m.kind === "start");
@@ -171,13 +199,18 @@ function duration(section: Section, ctx: RowContext): string | null {
   return formatDuration(ms);
 }
 
-/** `1h 02m`, `3m 07s`, `4.2s`. */
+/** `1h 02m`, `3m 07s`, `4.2s`: rounded once, then split. */
 export function formatDuration(ms: number): string {
   const s = ms / 1000;
-  if (s < 60) return `${s < 10 ? s.toFixed(1) : Math.round(s)}s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m ${String(Math.round(s % 60)).padStart(2, "0")}s`;
-  return `${Math.floor(m / 60)}h ${String(m % 60).padStart(2, "0")}m`;
+  if (s < 9.95) return `${s.toFixed(1)}s`;
+  const secs = Math.round(s);
+  if (secs < 60) return `${secs}s`;
+  if (secs < 3600) {
+    const m = Math.floor(secs / 60);
+    return `${m}m ${String(secs % 60).padStart(2, "0")}s`;
+  }
+  const mins = Math.round(s / 60);
+  return `${Math.floor(mins / 60)}h ${String(mins % 60).padStart(2, "0")}m`;
 }
 
 function span(cls: string, text: string): HTMLElement {

@@ -13,7 +13,9 @@ export type StreamState =
   | { kind: "live" }
   | { kind: "behind"; seconds: number; lines: number }
   | { kind: "reconnecting"; attempt: number; inMs: number }
-  | { kind: "ended"; status: string; exitCode?: number };
+  | { kind: "ended"; status: string; exitCode?: number }
+  /** A permanent error (bad id, refused): no more retries. */
+  | { kind: "error"; message: string };
 
 /** Something the user must be told about. */
 export interface StreamNotice {

@@ -25,7 +25,14 @@ export interface ViewSource {
   renderRows(el: HTMLElement, from: number, to: number): void;
   /** Told after each frame which row indices are on screen. */
   visible(from: number, to: number): void;
+  /** The row showing `seq` (or the one before it when it is hidden). */
+  indexOfSeq(seq: number): number;
+  /** The seq shown at row `index`. */
+  seqAt(index: number): number;
 }
+
+/** How long after an input a scroll counts as the user's own. */
+const INTENT_MS = 700;
 
 /** Scrolls, follows the live end and renders what is on screen. */
 export class LogView {
@@ -36,8 +43,17 @@ export class LogView {
   private readonly blocks = new Map<number, { el: HTMLElement; sig: string }>();
   private frame = 0;
   private lastAutoTop = -1;
-  private pendingIndex: { index: number; tries: number } | null = null;
+  /** A jump in progress: by seq, so that it survives layout changes. */
+  private pending: {
+    seq: number;
+    tries: number;
+    ok: number;
+    align: "top" | "center";
+  } | null = null;
+  private intentAt = -Infinity;
+  private pointerDown = false;
   private onFollowChange: (following: boolean) => void = () => {};
+  private onUserScrollCb: () => void = () => {};
 
   constructor(
     private readonly scroller: HTMLElement,
@@ -57,6 +73,17 @@ export class LogView {
       overscan: 1,
       onChange: () => this.request(),
     });
+    // Keeping the rows on screen still when blocks above are measured is
+    // right while reading, but not while following or jumping: there the
+    // view places the scroll itself, and any other scroll is the user's.
+    this.virtualizer.shouldAdjustScrollPositionOnItemSizeChange = (
+      item,
+      _delta,
+      instance,
+    ) =>
+      !this.following &&
+      !this.pending &&
+      item.start < (instance.scrollOffset ?? 0);
     this.virtualizer._didMount();
     // The virtualizer only tells of range changes; a follower must also
     // stick to the end when the window (or the toolbar) changes size.
@@ -67,10 +94,45 @@ export class LogView {
     scroller.addEventListener(
       "wheel",
       (e) => {
+        this.userIntent();
         if (e.deltaY < 0) this.setFollowing(false);
       },
       { passive: true },
     );
+    // Only scrolls the user asked for leave follow mode or a jump: the
+    // list itself moves when blocks are measured or sections fold.
+    const intent = () => this.userIntent();
+    scroller.addEventListener("touchmove", intent, { passive: true });
+    scroller.addEventListener("pointerdown", () => {
+      this.pointerDown = true;
+      this.userIntent();
+    });
+    window.addEventListener("pointerup", () => {
+      this.pointerDown = false;
+    });
+    document.addEventListener("keydown", (e) => {
+      if (SCROLL_KEYS.has(e.key)) this.userIntent();
+    });
+  }
+
+  /** Called when the user scrolls by hand (wheel, keys, scrollbar, touch). */
+  onUserScroll(cb: () => void): void {
+    this.onUserScrollCb = cb;
+  }
+
+  /** Whether a jump (permalink, search, line) is still being applied. */
+  get jumping(): boolean {
+    return this.pending !== null;
+  }
+
+  private userIntent(): void {
+    this.intentAt = performance.now();
+    this.pending = null;
+    this.onUserScrollCb();
+  }
+
+  private byUser(): boolean {
+    return this.pointerDown || performance.now() - this.intentAt < INTENT_MS;
   }
 
   /** Called with the new value whenever follow mode turns on or off. */
@@ -93,21 +155,32 @@ export class LogView {
     for (const block of this.blocks.values()) block.sig = "";
     this.virtualizer.measure();
     // A pending jump (permalink, search) wins over keeping the old place.
-    if (anchorIndex !== null && !this.following && !this.pendingIndex) {
-      this.scrollToIndex(anchorIndex);
+    if (anchorIndex !== null && !this.following && !this.pending) {
+      this.setFollowing(false);
+      const seq = this.source.seqAt(anchorIndex);
+      this.pending = { seq, tries: 0, ok: 0, align: "top" };
     }
     this.request();
   }
 
-  /** Brings row `index` into view, a third from the top. */
+  /** Brings row `index` into view, centred. */
   scrollToIndex(index: number): void {
+    this.scrollToSeq(this.source.seqAt(index));
+  }
+
+  /**
+   * Brings line `seq` into view, centred, and keeps it there while rows
+   * above it load, fold or are measured, until the user scrolls.
+   */
+  scrollToSeq(seq: number): void {
     this.setFollowing(false);
-    this.pendingIndex = { index, tries: 0 };
+    this.pending = { seq, tries: 0, ok: 0, align: "center" };
     this.request();
   }
 
   /** Turns follow mode on and goes to the end. */
   follow(): void {
+    this.pending = null;
     this.setFollowing(true);
     this.request();
   }
@@ -145,7 +218,7 @@ export class LogView {
       });
     }
     this.virtualizer._willUpdate();
-    if (this.pendingIndex) this.applyPendingScroll();
+    if (this.pending) this.applyPendingScroll();
 
     const items = this.virtualizer.getVirtualItems();
     this.spacer.style.height = `${this.virtualizer.getTotalSize()}px`;
@@ -182,6 +255,8 @@ export class LogView {
       }
     }
 
+    // Measuring may have changed the total: size the spacer before sticking.
+    this.spacer.style.height = `${this.virtualizer.getTotalSize()}px`;
     if (this.following) {
       const top = this.scroller.scrollHeight - this.scroller.clientHeight;
       this.lastAutoTop = top;
@@ -202,42 +277,63 @@ export class LogView {
   }
 
   private applyPendingScroll(): void {
-    const pending = this.pendingIndex;
+    const pending = this.pending;
     if (!pending) return;
-    const row = this.rowElement(pending.index);
-    const third = this.scroller.clientHeight / 3;
+    const index = this.source.indexOfSeq(pending.seq);
+    const row = this.rowElement(index);
+    const half =
+      pending.align === "top"
+        ? 0
+        : (this.scroller.clientHeight - this.rowHeight) / 2;
+    let rowTop: number;
+    const b = Math.floor(index / BLOCK);
+    const blockTop = this.virtualizer.getOffsetForIndex(b, "start");
+    const measured =
+      row !== null &&
+      row.dataset.seq === String(pending.seq) &&
+      !row.classList.contains("pending");
     if (row && row.offsetHeight > 0) {
-      const block = row.parentElement;
-      const blockTop = this.virtualizer.getOffsetForIndex(
-        Math.floor(pending.index / BLOCK),
-        "start",
-      );
-      const rowTop = (blockTop?.[0] ?? 0) + row.offsetTop;
-      this.lastAutoTop = Math.max(0, rowTop - third);
-      this.scroller.scrollTop = this.lastAutoTop;
-      if (block && ++pending.tries >= 3) this.pendingIndex = null;
-      this.request();
-      return;
+      rowTop = (blockTop?.[0] ?? 0) + row.offsetTop;
+    } else {
+      rowTop = (blockTop?.[0] ?? 0) + (index % BLOCK) * this.rowHeight;
     }
-    const b = Math.floor(pending.index / BLOCK);
-    const offset = this.virtualizer.getOffsetForIndex(b, "start");
-    const within = (pending.index % BLOCK) * this.rowHeight;
-    this.lastAutoTop = Math.max(0, (offset?.[0] ?? 0) + within - third);
-    this.scroller.scrollTop = this.lastAutoTop;
-    if (++pending.tries > 20) this.pendingIndex = null;
+    const max = Math.max(
+      0,
+      this.virtualizer.getTotalSize() - this.scroller.clientHeight,
+    );
+    const top = Math.min(max, Math.max(0, Math.round(rowTop - half)));
+    this.lastAutoTop = top;
+    if (Math.abs(this.scroller.scrollTop - top) > 1) {
+      // Sized first, so that the browser does not clamp the new top.
+      this.spacer.style.height = `${this.virtualizer.getTotalSize()}px`;
+      this.scroller.scrollTop = top;
+      pending.ok = 0;
+    } else if (measured) {
+      pending.ok++;
+    }
+    // Settled: the line itself drawn where it belongs for a few frames.
+    if (pending.ok >= 3 || ++pending.tries > 600) this.pending = null;
     this.request();
   }
 
   private onScroll(): void {
     const el = this.scroller;
-    const fromBottom = el.scrollHeight - el.scrollTop - el.clientHeight;
+    const max = el.scrollHeight - el.clientHeight;
+    const fromBottom = max - el.scrollTop;
+    // Where the view put it (or the browser's clamp after a shrink), or not.
+    const ours = Math.abs(el.scrollTop - Math.min(this.lastAutoTop, max)) <= 2;
+    const user = this.byUser() || !ours;
+    if (this.pending && !ours) {
+      this.pending = null;
+      this.onUserScrollCb();
+    }
     if (fromBottom <= this.rowHeight) {
-      if (!this.following && !this.pendingIndex) this.setFollowing(true);
+      if (!this.following && !this.pending && user) this.setFollowing(true);
     } else if (
       this.following &&
+      user &&
       // Not a clamp after the content shrank: the user went up.
-      el.scrollTop <
-        Math.min(this.lastAutoTop, el.scrollHeight - el.clientHeight) - 2
+      el.scrollTop < Math.min(this.lastAutoTop, max) - 2
     ) {
       this.setFollowing(false);
     }
@@ -250,6 +346,16 @@ export class LogView {
     this.onFollowChange(on);
   }
 }
+
+const SCROLL_KEYS = new Set([
+  "ArrowUp",
+  "ArrowDown",
+  "PageUp",
+  "PageDown",
+  "Home",
+  "End",
+  " ",
+]);
 
 function measureRowHeight(parent: HTMLElement): number {
   const probe = document.createElement("div");
