@@ -288,6 +288,16 @@ describe("bad input", () => {
     );
   });
 
+  it("answers 400 for an unknown export format", async () => {
+    const id = freshId();
+    const t = await token();
+    await push(id, t, [{ message: "x" }]);
+    const res = await api(`/v1/deployments/${id}/export?format=xml`, {
+      token: t,
+    });
+    await expectError(res, 400, "invalid_field", "format");
+  });
+
   it("answers 406 for a stream request that is neither WebSocket nor SSE", async () => {
     await expectError(
       await api(`/v1/deployments/${freshId()}/stream`, {

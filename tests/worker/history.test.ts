@@ -50,6 +50,19 @@ function stored(seq: number, message: string, ts = Date.now()): StoredLine {
   };
 }
 
+/** A fresh log of `count` lines `m1`..`mN`, all loaded into ClickHouse. */
+async function seeded(count: number): Promise<{ id: string; t: string }> {
+  const id = freshId();
+  const t = await token();
+  await push(
+    id,
+    t,
+    range(1, count).map((i) => ({ message: `m${i}` })),
+  );
+  await loaded(id, t, count);
+  return { id, t };
+}
+
 async function walk(id: string, t: string, query: string): Promise<number[]> {
   const seen: number[] = [];
   let cursor = "";
@@ -163,14 +176,7 @@ describe("history from ClickHouse", () => {
   });
 
   it("opens a page at a seq with from_seq, forward and backward", async () => {
-    const id = freshId();
-    const t = await token();
-    await push(
-      id,
-      t,
-      range(1, 30).map((i) => ({ message: `m${i}` })),
-    );
-    await loaded(id, t, 30);
+    const { id, t } = await seeded(30);
     const seqs = async (q: string) =>
       (await page(id, t, q)).lines.map((l) => l.seq);
     expect(await seqs("from_seq=12&limit=3")).toEqual([12, 13, 14]);
@@ -250,14 +256,7 @@ describe("history from ClickHouse", () => {
   });
 
   it("caches pages at the edge without serving stale ones", async () => {
-    const id = freshId();
-    const t = await token();
-    await push(
-      id,
-      t,
-      range(1, 5).map((i) => ({ message: `m${i}` })),
-    );
-    await loaded(id, t, 5);
+    const { id, t } = await seeded(5);
     const get = (q: string) =>
       api(`/v1/deployments/${id}/logs?${q}`, { token: t });
     const first = await get("limit=3");
